@@ -1,0 +1,119 @@
+"""The desired mesh: frozen data built from a validated mesh file (see config.py).
+
+Nothing here validates; config.py does that once (JSON Schema, then semantic rules) and then builds
+these values. Every collection is a tuple or frozenset so a spec can be shared and hashed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+DEFAULT_SUBSCRIPTIONS_TABLE = "AwsDataMeshSubscriptions"
+ALL_TABLES = "*"
+
+
+class AccountRole(StrEnum):
+    PRODUCER = "producer"
+    CONSUMER = "consumer"
+
+
+class SubscriptionStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+
+
+# Lake Formation permissions a mesh file may name for a subscription (table-level permissions).
+TABLE_PERMISSIONS: tuple[str, ...] = (
+    "ALL",
+    "SELECT",
+    "ALTER",
+    "DROP",
+    "DELETE",
+    "INSERT",
+    "DESCRIBE",
+)
+
+
+@dataclass(frozen=True)
+class MeshSettings:
+    account_id: str
+    region: str
+    subscriptions_table: str = DEFAULT_SUBSCRIPTIONS_TABLE
+    role_arn: str | None = None
+    iam_users: bool = False
+
+    @property
+    def locks_table(self) -> str:
+        return f"{self.subscriptions_table}-Locks"
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    account_id: str
+    roles: frozenset[AccountRole]
+    role_arn: str | None = None
+
+    @property
+    def is_producer(self) -> bool:
+        return AccountRole.PRODUCER in self.roles
+
+    @property
+    def is_consumer(self) -> bool:
+        return AccountRole.CONSUMER in self.roles
+
+
+@dataclass(frozen=True)
+class Product:
+    name: str
+    producer: str  # account name
+    source_database: str
+    tables: tuple[str, ...]  # ("*",) means every table of source_database
+    mesh_database: str
+    description: str = ""
+    owners: tuple[str, ...] = ()
+    tags: tuple[tuple[str, str], ...] = ()
+    protect: bool = False
+
+    @property
+    def all_tables(self) -> bool:
+        return self.tables == (ALL_TABLES,)
+
+
+@dataclass(frozen=True)
+class Subscription:
+    consumer: str  # account name
+    product: str  # product name
+    tables: tuple[str, ...]  # () means every table of the product
+    permissions: frozenset[str]
+    grantable: frozenset[str] = frozenset()
+    status: SubscriptionStatus = SubscriptionStatus.PENDING
+    approved_by: str | None = None
+    purpose: str = ""
+    expires: date | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.consumer}/{self.product}"
+
+
+@dataclass(frozen=True)
+class MeshSpec:
+    mesh: MeshSettings
+    accounts: tuple[Account, ...] = ()
+    products: tuple[Product, ...] = ()
+    subscriptions: tuple[Subscription, ...] = ()
+    # Where each YAML path was defined, "file:line", for messages after validation.
+    sources: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
+
+    def account(self, name: str) -> Account:
+        return next(a for a in self.accounts if a.name == name)
+
+    def product(self, name: str) -> Product:
+        return next(p for p in self.products if p.name == name)
+
+    def account_by_id(self, account_id: str) -> Account | None:
+        return next((a for a in self.accounts if a.account_id == account_id), None)

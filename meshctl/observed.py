@@ -1,0 +1,193 @@
+"""Values of live resources, and the read-only snapshot of the whole mesh.
+
+The planner computes *desired* values of these same types from the mesh file and diffs them
+against the *observed* ones the readers in ``aws/`` return, so a plan's ``before`` and ``after``
+are the same shape and apply can rebuild the value it must write (``codec.from_json``).
+
+Invariant: every value here is canonical — sorted sets, ``ALL`` expanded, ``CatalogId`` filled —
+so equal live states compare equal and a plan right after apply is empty.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class ResourceType(StrEnum):
+    CATALOG = "catalog"
+    DATABASE = "database"
+    TABLE = "table"  # a named table; TableWithColumns+ColumnWildcard folds into this
+    TABLE_WILDCARD = "tables"  # every table of a database (TableWildcard)
+    DATA_LOCATION = "location"
+
+
+@dataclass(frozen=True, order=True)
+class LfResource:
+    """A Lake Formation resource in canonical form (catalog id always filled)."""
+
+    type: ResourceType
+    catalog_id: str
+    database: str = ""
+    table: str = ""  # table name, or the S3 ARN for DATA_LOCATION
+
+    @property
+    def key(self) -> str:
+        match self.type:
+            case ResourceType.CATALOG:
+                return f"catalog:{self.catalog_id}"
+            case ResourceType.DATABASE:
+                return f"database:{self.catalog_id}:{self.database}"
+            case ResourceType.TABLE:
+                return f"table:{self.catalog_id}:{self.database}.{self.table}"
+            case ResourceType.TABLE_WILDCARD:
+                return f"table:{self.catalog_id}:{self.database}.*"
+            case ResourceType.DATA_LOCATION:
+                return f"location:{self.catalog_id}:{self.table}"
+
+
+@dataclass(frozen=True, order=True)
+class Grant:
+    """One Lake Formation permission set for one principal on one resource."""
+
+    principal: str  # an account id, an IAM ARN, or IAM_ALLOWED_PRINCIPALS
+    resource: LfResource
+    permissions: frozenset[str]
+    grantable: frozenset[str] = frozenset()
+
+    @property
+    def address(self) -> str:
+        return f"grant.{self.principal}/{self.resource.key}"
+
+
+@dataclass(frozen=True)
+class Role:
+    """An IAM role with one inline policy of its own name (the helper library's layout)."""
+
+    account_id: str
+    name: str
+    path: str
+    trust_policy: str  # canonical JSON (codec.canonical_json of the parsed document)
+    policy_name: str
+    policy: str  # canonical JSON of the inline policy document
+    managed_by_meshctl: bool = False
+
+    @property
+    def address(self) -> str:
+        return f"role.{self.account_id}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Database:
+    """A Glue database: a mesh database in the mesh account, or a resource link elsewhere."""
+
+    account_id: str
+    name: str
+    description: str = ""
+    target_account_id: str = ""  # set for a resource link
+    target_database: str = ""
+    tags: tuple[tuple[str, str], ...] = ()  # LF-tags assigned to the database, sorted
+    managed_by_meshctl: bool = False
+
+    @property
+    def address(self) -> str:
+        return f"database.{self.account_id}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    """A Glue table: a producer's source table, or its copy in a mesh database."""
+
+    account_id: str
+    database: str
+    name: str
+    columns: tuple[Column, ...] = ()
+    partition_keys: tuple[Column, ...] = ()
+    location: str = ""
+    owner: str = ""
+    table_type: str = "EXTERNAL_TABLE"
+    input_format: str = ""
+    output_format: str = ""
+    serde: str = ""
+    parameters: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def address(self) -> str:
+        return f"table.{self.account_id}/{self.database}.{self.name}"
+
+
+class RecordStatus(StrEnum):
+    """Status values exactly as the helper library writes them."""
+
+    PENDING = "Pending"
+    ACTIVE = "Active"
+    DENIED = "Denied"
+    DELETED = "Deleted"
+
+
+@dataclass(frozen=True)
+class SubscriptionRecord:
+    """One item of the subscription table, in the helper library's attribute layout.
+
+    ``managed`` is ``ManagedBy == "meshctl"``; ``version`` is meshctl's optimistic-concurrency
+    counter (0 for items the library wrote). ``product`` is empty on library items.
+    """
+
+    subscription_id: str
+    owner: str  # OwnerPrincipal: producer account id
+    subscriber: str  # SubscriberPrincipal: consumer account id
+    status: RecordStatus
+    database: str  # mesh database
+    tables: tuple[str, ...] = ()
+    requested: tuple[str, ...] = ()
+    permitted: tuple[str, ...] = ()
+    grantable: tuple[str, ...] = ()
+    granted_table_arns: tuple[str, ...] = ()
+    ram_shares: tuple[tuple[str, str], ...] = ()
+    notes: tuple[str, ...] = ()
+    imported: bool = False
+    managed: bool = False
+    version: int = 0
+    product: str = ""
+    approved_by: str = ""
+    purpose: str = ""
+    expires: str = ""
+    created_at: str = ""
+    created_by: str = ""
+    updated_at: str = ""
+    updated_by: str = ""
+    last_plan_id: str = ""
+
+
+@dataclass(frozen=True)
+class LakeSettings:
+    """The parts of the mesh account's Lake Formation settings meshctl manages."""
+
+    admins: frozenset[str] = frozenset()
+    create_table_default_permissions_empty: bool = False
+    create_database_default_permissions_empty: bool = False
+
+
+@dataclass(frozen=True)
+class ObservedMesh:
+    """Everything a plan needs, read before planning. Read-only: the planner cannot write."""
+
+    mesh_account_id: str
+    subscriptions_table_exists: bool = False
+    subscriptions: tuple[SubscriptionRecord, ...] = ()
+    grants: tuple[Grant, ...] = ()  # raw grants of the mesh catalog (no principal filter)
+    lake_settings: LakeSettings = field(default_factory=LakeSettings)
+    catalog_policy: str = ""  # canonical JSON of the mesh Glue catalog resource policy, "" if none
+    lf_tags: tuple[tuple[str, tuple[str, ...]], ...] = ()  # LF-tag key -> values, mesh account
+    roles: tuple[Role, ...] = ()  # mesh roles and member DataMeshProducer/Consumer roles
+    databases: tuple[Database, ...] = ()  # mesh databases and member resource links
+    tables: tuple[Table, ...] = ()  # mesh table copies and producers' source tables
+    accepted_shares: tuple[tuple[str, str], ...] = ()  # (account id, RAM share ARN) accepted
+    pending_invitations: tuple[tuple[str, str], ...] = ()  # (account id, invitation ARN)

@@ -1,0 +1,150 @@
+"""A plan is plain data: an ordered list of changes, each an action with full before/after values.
+
+``reason`` is for display only; apply never branches on it. Apply executes exactly the changes of
+a plan, in order, after checking that the live state still has ``observed_fingerprint``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from meshctl import __version__
+from meshctl.codec import Json, to_json
+
+FORMAT_VERSION = "1"
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"  # revoke a grant, archive a subscription record, remove a resource
+    NOOP = "no-op"
+
+
+class Drift(StrEnum):
+    MISSING = "missing"  # declared, not live
+    CHANGED = "changed"  # live differs from declared
+    UNMANAGED = "unmanaged"  # live, not declared, not meshctl's
+    ORPHANED = "orphaned"  # live and meshctl's, no longer declared (or expired)
+
+
+class Kind(StrEnum):
+    """Resource kinds, in the order they are created (deletes run in the reverse order)."""
+
+    SUBSCRIPTIONS_TABLE = "subscriptions_table"
+    LAKE_SETTINGS = "lake_settings"
+    CATALOG_POLICY = "catalog_policy"
+    LF_TAG = "lf_tag"
+    ROLE = "role"
+    DATABASE = "database"
+    TABLE = "table"
+    GRANT = "grant"
+    SUBSCRIPTION = "subscription"
+    RESOURCE_LINK = "resource_link"  # consumer side: invitation accepted, link database created
+
+    @property
+    def stage(self) -> int:
+        return list(Kind).index(self)
+
+
+@dataclass(frozen=True)
+class Change:
+    address: str
+    kind: Kind
+    action: Action
+    account_id: str  # the account the change is made in
+    before: Json = None
+    after: Json = None
+    drift: Drift | None = None
+    reason: str = ""
+    depends_on: tuple[str, ...] = ()  # addresses that must succeed first
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "address": self.address,
+            "kind": self.kind.value,
+            "action": self.action.value,
+            "account_id": self.account_id,
+            "drift": self.drift.value if self.drift else None,
+            "before": self.before,
+            "after": self.after,
+            "reason": self.reason,
+            "depends_on": list(self.depends_on),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Change:
+        return cls(
+            address=data["address"],
+            kind=Kind(data["kind"]),
+            action=Action(data["action"]),
+            account_id=data.get("account_id", ""),
+            before=data.get("before"),
+            after=data.get("after"),
+            drift=Drift(data["drift"]) if data.get("drift") else None,
+            reason=data.get("reason", ""),
+            depends_on=tuple(data.get("depends_on", ())),
+        )
+
+
+@dataclass(frozen=True)
+class Plan:
+    plan_id: str
+    mesh_file_sha256: str
+    observed_fingerprint: str
+    changes: tuple[Change, ...] = ()
+    warnings: tuple[str, ...] = ()
+    created_at: str = ""
+    meshctl_version: str = __version__
+    # Facts apply needs that are not resource changes (who/why), never credentials.
+    context: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def effective_changes(self) -> tuple[Change, ...]:
+        return tuple(c for c in self.changes if c.action is not Action.NOOP)
+
+    @property
+    def summary(self) -> dict[str, int]:
+        counts = {a.value: 0 for a in (Action.CREATE, Action.UPDATE, Action.DELETE)}
+        for c in self.effective_changes:
+            counts[c.action.value] += 1
+        return counts
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.effective_changes)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "meshctl_version": self.meshctl_version,
+            "plan_id": self.plan_id,
+            "created_at": self.created_at,
+            "mesh_file_sha256": self.mesh_file_sha256,
+            "observed_fingerprint": self.observed_fingerprint,
+            "changes": [c.to_json() for c in self.changes],
+            "warnings": list(self.warnings),
+            "context": to_json(dict(self.context)),
+            "summary": self.summary,
+        }
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), indent=2, sort_keys=False)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Plan:
+        if str(data.get("format_version")) != FORMAT_VERSION:
+            raise ValueError(f"unsupported plan format_version {data.get('format_version')!r}")
+        return cls(
+            plan_id=data["plan_id"],
+            mesh_file_sha256=data["mesh_file_sha256"],
+            observed_fingerprint=data["observed_fingerprint"],
+            changes=tuple(Change.from_json(c) for c in data["changes"]),
+            warnings=tuple(data.get("warnings", ())),
+            created_at=data.get("created_at", ""),
+            meshctl_version=data.get("meshctl_version", __version__),
+            context=tuple(sorted((data.get("context") or {}).items())),
+        )
