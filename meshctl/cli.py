@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import sys
+import time
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -10,7 +13,10 @@ import typer
 from rich.console import Console
 
 from meshctl import __version__
-from meshctl.errors import MeshctlError
+from meshctl.applier import DEFAULT_MAX_REVOKES, ApplyResult
+from meshctl.engine import Engine
+from meshctl.errors import LockError, MeshctlError, PlanError, ValidationError
+from meshctl.plan import Plan
 
 app = typer.Typer(
     help="Declarative, GitOps reconciler for a data mesh on AWS.",
@@ -44,12 +50,177 @@ def _root(
 
 
 @app.command()
-def validate(file: FileOption = Path("mesh.yaml")) -> None:
+def validate(
+    path: Annotated[
+        Path | None, typer.Argument(help="Mesh file or directory (same as -f).")
+    ] = None,
+    file: FileOption = Path("mesh.yaml"),
+) -> None:
     """Check a mesh file (schema and semantic rules) without calling AWS."""
     from meshctl.config import load_spec, summarize
 
-    spec = load_spec(file)
-    typer.echo(f"{file}: valid — {summarize(spec)}")
+    target = path or file
+    spec = load_spec(target)
+    typer.echo(f"{target}: valid — {summarize(spec)}")
+
+
+CredsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--credentials-file",
+        help="The helper library's JSON credentials file (for teams migrating from it).",
+    ),
+]
+PruneOption = Annotated[
+    bool,
+    typer.Option("--prune", help="Also remove unmanaged grants and records found on the mesh."),
+]
+StatsOption = Annotated[
+    bool, typer.Option("--stats", help="Print AWS calls per account, service and operation.")
+]
+
+
+class OutputFormat(StrEnum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+
+
+def _stdout() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _print_stats(engine: Engine, started: float, console: Console) -> None:
+    from meshctl.render import render_stats
+
+    render_stats(engine.sessions.stats.rows(), time.monotonic() - started, console)
+
+
+@app.command()
+def plan(
+    file: FileOption = Path("mesh.yaml"),
+    out: Annotated[Path | None, typer.Option("--out", help="Save the plan for apply.")] = None,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="text, markdown (PR comment) or json.")
+    ] = OutputFormat.text,
+    detailed_exitcode: Annotated[
+        bool, typer.Option("--detailed-exitcode", help="Exit 2 when the plan has changes.")
+    ] = False,
+    prune: PruneOption = False,
+    stats: StatsOption = False,
+    credentials_file: CredsOption = None,
+) -> int:
+    """Show what apply would change to make AWS match the mesh file."""
+    from meshctl.render import render_json, render_markdown, render_text
+
+    started = time.monotonic()
+    engine = Engine(file, credentials_file=credentials_file)
+    engine.validate()  # an invalid file never reaches AWS
+    the_plan = engine.plan(prune=prune)
+    console = _stdout()
+    if output_format is OutputFormat.json:
+        typer.echo(render_json(the_plan))
+    elif output_format is OutputFormat.markdown:
+        typer.echo(render_markdown(the_plan))
+    else:
+        render_text(the_plan, console)
+    if out is not None:
+        out.write_text(the_plan.dumps() + "\n", encoding="utf-8")
+        Console(stderr=True).print(f"Saved the plan to {out}. Apply it with: meshctl apply {out}")
+    if stats:
+        _print_stats(engine, started, Console(stderr=True))
+    return 2 if detailed_exitcode and the_plan.has_changes else 0
+
+
+@app.command()
+def apply(
+    planfile: Annotated[
+        Path | None, typer.Argument(help="A plan saved by `meshctl plan --out`.")
+    ] = None,
+    file: FileOption = Path("mesh.yaml"),
+    auto_approve: Annotated[
+        bool, typer.Option("--auto-approve", help="Apply without asking for confirmation.")
+    ] = False,
+    prune: PruneOption = False,
+    max_revokes: Annotated[
+        int, typer.Option("--max-revokes", help="Refuse plans revoking more than this.")
+    ] = DEFAULT_MAX_REVOKES,
+    allow_mass_revoke: Annotated[
+        bool, typer.Option("--allow-mass-revoke", help="Allow more revokes than --max-revokes.")
+    ] = False,
+    stats: StatsOption = False,
+    credentials_file: CredsOption = None,
+) -> int:
+    """Make AWS match the mesh file (or carry out a saved plan exactly)."""
+    from meshctl.render import render_apply_result, render_text
+
+    started = time.monotonic()
+    console = _stdout()
+    engine = Engine(file, credentials_file=credentials_file)
+    saved = _read_plan(planfile) if planfile is not None else None
+    engine.validate()  # an invalid file never reaches AWS
+    with engine.locked("apply"):
+        if saved is not None:
+            engine.check_saved_plan(saved)
+            the_plan = saved
+        else:
+            the_plan = engine.plan(prune=prune)
+            render_text(the_plan, console)
+            if not the_plan.has_changes:
+                return 0
+            if not auto_approve and not _confirm(console):
+                console.print("Apply cancelled; nothing was changed.")
+                return 1
+        result = _execute_with_progress(engine, the_plan, console, max_revokes, allow_mass_revoke)
+    render_apply_result([(r.change, r.status.value, r.error) for r in result.results], console)
+    if stats:
+        _print_stats(engine, started, Console(stderr=True))
+    return 0 if result.ok else 1
+
+
+def _read_plan(path: Path) -> Plan:
+    try:
+        return Plan.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise PlanError(f"{path}: not a readable meshctl plan ({exc})") from None
+
+
+def _confirm(console: Console) -> bool:
+    if not sys.stdin.isatty():
+        raise PlanError("apply needs confirmation: run it in a terminal or pass --auto-approve")
+    return typer.confirm("Apply these changes?", default=False)
+
+
+def _execute_with_progress(
+    engine: Engine, the_plan: Plan, console: Console, max_revokes: int, allow: bool
+) -> ApplyResult:
+    if not console.is_terminal:
+        return engine.execute(the_plan, max_revokes=max_revokes, allow_mass_revoke=allow)
+    from rich.progress import Progress
+
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("Applying", total=len(the_plan.effective_changes))
+        return engine.execute(
+            the_plan,
+            max_revokes=max_revokes,
+            allow_mass_revoke=allow,
+            on_result=lambda _r: progress.advance(task),
+        )
+
+
+@app.command()
+def unlock(
+    lock_id: Annotated[str, typer.Argument(help="The lock id an apply refusal printed.")],
+    file: FileOption = Path("mesh.yaml"),
+    credentials_file: CredsOption = None,
+) -> int:
+    """Release an apply lock left behind by a run that died."""
+    engine = Engine(file, credentials_file=credentials_file)
+    engine.validate()
+    if not engine.unlock(lock_id):
+        raise LockError(f"lock {lock_id} is not held (already released, or another id holds it)")
+    typer.echo(f"Released lock {lock_id}.")
+    return 0
 
 
 def _register_subcommands() -> None:
@@ -65,11 +236,18 @@ def main() -> None:
     try:
         rc = app(standalone_mode=False)
         sys.exit(rc if isinstance(rc, int) else 0)
+    except ValidationError as exc:
+        if _state["debug"]:
+            raise
+        for problem in exc.problems:
+            err.print(str(problem), markup=False, emoji=False)
+        err.print(f"[red]Error:[/red] {len(exc.problems)} problem(s); nothing was sent to AWS")
+        sys.exit(exc.exit_code)
     except MeshctlError as exc:
         if _state["debug"]:
             raise
         err.print("[red]Error:[/red] ", end="")
-        err.print(str(exc), markup=False)
+        err.print(str(exc), markup=False, emoji=False)
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

@@ -10,8 +10,10 @@ so equal live states compare equal and a plan right after apply is empty.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
+
+from meshctl.codec import canonical_json
 
 
 class ResourceType(StrEnum):
@@ -88,6 +90,7 @@ class Database:
     target_database: str = ""
     tags: tuple[tuple[str, str], ...] = ()  # LF-tags assigned to the database, sorted
     managed_by_meshctl: bool = False
+    protected: bool = False  # the product's ``protect: true``, kept as a database parameter
 
     @property
     def address(self) -> str:
@@ -191,3 +194,11 @@ class ObservedMesh:
     tables: tuple[Table, ...] = ()  # mesh table copies and producers' source tables
     accepted_shares: tuple[tuple[str, str], ...] = ()  # (account id, RAM share ARN) accepted
     pending_invitations: tuple[tuple[str, str], ...] = ()  # (account id, invitation ARN)
+
+    def __post_init__(self) -> None:
+        # Readers run accounts in parallel; sorting here makes the snapshot (and so the plan's
+        # observed_fingerprint) independent of the order in which answers arrived.
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, tuple):
+                object.__setattr__(self, f.name, tuple(sorted(value, key=canonical_json)))

@@ -35,15 +35,15 @@ class Kind(StrEnum):
     """Resource kinds, in the order they are created (deletes run in the reverse order)."""
 
     SUBSCRIPTIONS_TABLE = "subscriptions_table"
+    ROLE = "role"  # before lake settings: Lake Formation refuses an admin that does not exist
     LAKE_SETTINGS = "lake_settings"
     CATALOG_POLICY = "catalog_policy"
     LF_TAG = "lf_tag"
-    ROLE = "role"
     DATABASE = "database"
     TABLE = "table"
     GRANT = "grant"
-    SUBSCRIPTION = "subscription"
     RESOURCE_LINK = "resource_link"  # consumer side: invitation accepted, link database created
+    SUBSCRIPTION = "subscription"  # last: a record says Active only once access exists
 
     @property
     def stage(self) -> int:

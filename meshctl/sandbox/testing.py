@@ -1,22 +1,36 @@
-"""Test support shared by meshctl's tests and benchmarks: an in-process patched sandbox.
+"""Test support shared by meshctl's tests and benchmarks: the patched sandbox, in-process and as
+a server.
 
-Owned by the sandbox work; this first version only starts moto in-process with dummy
-credentials. Patches are applied by ``meshctl.sandbox.patches.apply_patches``.
+- ``in_process_sandbox``: moto's ``mock_aws`` with the patches; fastest, no network.
+- ``server_sandbox``: one moto server (``ThreadedMotoServer``) on 127.0.0.1 and a free port, with
+  the patches, for code that must talk HTTP (the CLI run as a subprocess). ``reset()`` empties it.
+
+Both reach accounts by sts:AssumeRole, never by ``MOTO_ACCOUNT_ID``.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import boto3
 from moto import mock_aws
+from moto.server import ThreadedMotoServer
 
 from meshctl.sandbox.patches import apply_patches
-
-REGION = "us-east-1"
+from meshctl.sandbox.sessions import (
+    REGION,
+    EndpointSession,
+    assume_role_session,
+    botocore_session,
+    sandbox_variables,
+    subprocess_env,
+)
 
 
 class _Env(Protocol):
@@ -30,8 +44,8 @@ class InProcessSandbox:
 
     def session(self, account_id: str, role: str = "MeshctlDeployer") -> boto3.Session:
         """A session inside ``account_id``, reached by sts:AssumeRole as in production."""
-        sts = boto3.client("sts", region_name=self.region)
-        creds: Any = sts.assume_role(
+        base = boto3.Session(botocore_session=botocore_session(), region_name=self.region)
+        creds: Any = base.client("sts").assume_role(
             RoleArn=f"arn:aws:iam::{account_id}:role/{role}", RoleSessionName="meshctl-test"
         )["Credentials"]
         return boto3.Session(
@@ -39,6 +53,7 @@ class InProcessSandbox:
             aws_secret_access_key=creds["SecretAccessKey"],
             aws_session_token=creds["SessionToken"],
             region_name=self.region,
+            botocore_session=botocore_session(),
         )
 
 
@@ -52,3 +67,44 @@ def in_process_sandbox(env: _Env) -> Iterator[InProcessSandbox]:
     apply_patches()
     with mock_aws():
         yield InProcessSandbox()
+
+
+@dataclass
+class ServerSandbox:
+    """A running patched moto server. ``env`` is a full environment for subprocesses."""
+
+    endpoint: str
+    port: int
+    region: str = REGION
+    env: dict[str, str] = field(default_factory=dict)
+
+    def session(self, account_id: str, role: str = "MeshctlDeployer") -> EndpointSession:
+        """A session inside ``account_id`` of this server, by sts:AssumeRole."""
+        return assume_role_session(self.endpoint, account_id, role, self.region)
+
+    @property
+    def variables(self) -> dict[str, str]:
+        """Only the AWS variables (endpoint, dummy credentials, region)."""
+        return sandbox_variables(self.endpoint, self.region)
+
+    def reset(self) -> None:
+        """Empty every account and region, through moto's reset API."""
+        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            if response.status != 200:
+                raise RuntimeError(f"moto reset answered {response.status}")
+
+
+@contextmanager
+def server_sandbox(region: str = REGION) -> Iterator[ServerSandbox]:
+    """Start a patched moto server on 127.0.0.1 and a free port; stop it on exit."""
+    apply_patches()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        yield ServerSandbox(endpoint, port, region, subprocess_env(os.environ, endpoint, region))
+    finally:
+        server.stop()

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# `make demo`: a local sandbox, then plan → apply → plan (no changes) → drift → plan → down.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MESH=examples/mesh.yaml
+PORT="${MESHCTL_DEMO_PORT:-45666}"
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1
+export AWS_ENDPOINT_URL="http://127.0.0.1:${PORT}"
+unset AWS_PROFILE AWS_SESSION_TOKEN
+export MESHCTL_HOME="${MESHCTL_HOME:-$PWD/.meshctl/demo}"
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "Start the local multi-account sandbox and seed the producers' source tables"
+meshctl sandbox up --port "$PORT" --seed "$MESH"
+trap 'step "Stop the sandbox"; meshctl sandbox down' EXIT
+
+step "meshctl validate"
+meshctl validate -f "$MESH"
+
+step "meshctl plan (everything is missing)"
+meshctl plan -f "$MESH"
+
+step "meshctl apply --auto-approve"
+meshctl apply -f "$MESH" --auto-approve --stats
+
+step "meshctl plan --detailed-exitcode (AWS now matches mesh.yaml: exit 0)"
+meshctl plan -f "$MESH" --detailed-exitcode
+echo "exit code: $?"
+
+step "Someone revokes marketing's SELECT on sales-111111111111.orders by hand"
+python - <<'PY'
+import boto3
+
+sts = boto3.client("sts")
+c = sts.assume_role(RoleArn="arn:aws:iam::555555555555:role/MeshctlDeployer", RoleSessionName="demo")["Credentials"]
+lf = boto3.client("lakeformation", aws_access_key_id=c["AccessKeyId"],
+                  aws_secret_access_key=c["SecretAccessKey"], aws_session_token=c["SessionToken"])
+lf.revoke_permissions(
+    Principal={"DataLakePrincipalIdentifier": "999999999999"},
+    Resource={"Table": {"CatalogId": "555555555555", "DatabaseName": "sales-111111111111", "Name": "orders"}},
+    Permissions=["SELECT"],
+)
+print("revoked SELECT from 999999999999 on sales-111111111111.orders")
+PY
+
+step "meshctl plan shows the drift and the change that restores it (exit 2)"
+set +e
+meshctl plan -f "$MESH" --detailed-exitcode
+rc=$?
+set -e
+echo "exit code: $rc"
+[ "$rc" -eq 2 ]

@@ -1,0 +1,147 @@
+"""Carry out a plan: guards, then every change in plan order, accounts in parallel.
+
+Invariants:
+- Changes run in the plan's order. Consecutive changes of the same kind and action form a step;
+  inside a step the changes of different accounts run in parallel (bounded pool), and each
+  account's changes go to the executor together so it can batch them (20 grants a call).
+- A change whose ``depends_on`` names a change that failed or was skipped is skipped, never
+  attempted; independent changes go on. The result lists every change as done/failed/skipped.
+- The applier never branches on ``reason``; it only reads kind, action, account and values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from enum import StrEnum
+from itertools import groupby
+from typing import Protocol
+
+from meshctl.errors import PlanError
+from meshctl.plan import Change, Plan
+from meshctl.planner import revoke_count
+
+DEFAULT_MAX_REVOKES = 25
+
+
+class Status(StrEnum):
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class Outcome(Protocol):
+    @property
+    def address(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def error(self) -> str: ...
+
+
+class ChangeExecutor(Protocol):
+    """Carries out changes that share kind, action and account (the effects live in aws/)."""
+
+    def execute(self, changes: Sequence[Change]) -> Sequence[Outcome]: ...
+
+
+@dataclass(frozen=True)
+class ChangeResult:
+    change: Change
+    status: Status
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    results: tuple[ChangeResult, ...]
+
+    def count(self, status: Status) -> int:
+        return sum(1 for r in self.results if r.status is status)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status is Status.DONE for r in self.results)
+
+
+def check_guards(plan: Plan, *, max_revokes: int, allow_mass_revoke: bool) -> None:
+    revokes = revoke_count(plan)
+    if revokes > max_revokes and not allow_mass_revoke:
+        raise PlanError(
+            f"the plan revokes or archives {revokes} grants/subscriptions, more than "
+            f"--max-revokes {max_revokes}; nothing was changed. Review the plan, then re-run "
+            "with --allow-mass-revoke (or a higher --max-revokes) if it is intended."
+        )
+
+
+def _steps(changes: Sequence[Change]) -> list[list[Change]]:
+    return [list(g) for _, g in groupby(changes, key=lambda c: (c.kind, c.action))]
+
+
+def execute_plan(
+    plan: Plan,
+    executor: ChangeExecutor,
+    *,
+    max_workers: int = 8,
+    on_result: Callable[[ChangeResult], None] | None = None,
+) -> ApplyResult:
+    results: list[ChangeResult] = []
+    blocked: set[str] = set()
+
+    def record(result: ChangeResult) -> None:
+        results.append(result)
+        if result.status is not Status.DONE:
+            blocked.add(result.change.address)
+        if on_result is not None:
+            on_result(result)
+
+    with ThreadPoolExecutor(max_workers=max_workers) as pool:
+        for step in _steps(plan.effective_changes):
+            for wave in _waves(step):
+                by_account: dict[str, list[Change]] = {}
+                for change in wave:
+                    dep = next((d for d in change.depends_on if d in blocked), None)
+                    if dep is not None:
+                        record(ChangeResult(change, Status.SKIPPED, f"depends on {dep}"))
+                    else:
+                        by_account.setdefault(change.account_id, []).append(change)
+                futures = [pool.submit(_run, executor, group) for group in by_account.values()]
+                for future in futures:
+                    for result in future.result():
+                        record(result)
+    order = {c.address: i for i, c in enumerate(plan.effective_changes)}
+    results.sort(key=lambda r: order.get(r.change.address, 0))
+    return ApplyResult(tuple(results))
+
+
+def _waves(step: list[Change]) -> list[list[Change]]:
+    """Split a step so that a change runs after the changes of the same step it depends on
+    (member roles before the mesh roles that trust them, a database before links to it)."""
+    level: dict[str, int] = {}
+    waves: list[list[Change]] = []
+    for change in step:
+        n = 1 + max((level[d] for d in change.depends_on if d in level), default=-1)
+        level[change.address] = n
+        while len(waves) <= n:
+            waves.append([])
+        waves[n].append(change)
+    return waves
+
+
+def _run(executor: ChangeExecutor, group: list[Change]) -> list[ChangeResult]:
+    """Run one account's share of a step; an unexpected error fails that group, not the apply."""
+    try:
+        outcomes = {o.address: o for o in executor.execute(group)}
+    except Exception as exc:  # reported per change; the apply goes on
+        return [ChangeResult(c, Status.FAILED, f"{type(exc).__name__}: {exc}") for c in group]
+    out: list[ChangeResult] = []
+    for change in group:
+        outcome = outcomes.get(change.address)
+        if outcome is None:
+            out.append(ChangeResult(change, Status.FAILED, "executor returned no outcome"))
+        elif outcome.status == Status.DONE.value:
+            out.append(ChangeResult(change, Status.DONE))
+        else:
+            out.append(ChangeResult(change, Status.FAILED, outcome.error))
+    return out

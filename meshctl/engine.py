@@ -1,0 +1,134 @@
+"""The façade the CLI talks to: load → observe → plan → apply.
+
+The engine wires the pieces together and owns nothing else: config reads the file, aws/ reads
+and writes AWS, the planner is pure, the applier runs a plan. Clock and console-free callbacks are
+passed in so tests can drive every path.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from functools import cached_property
+from pathlib import Path
+
+from meshctl.applier import ApplyResult, ChangeResult, check_guards, execute_plan
+from meshctl.aws.lock import LockTable
+from meshctl.aws.reader import read_mesh
+from meshctl.aws.sessions import AccountSessions
+from meshctl.codec import sha256_of
+from meshctl.config import load_spec, mesh_digest
+from meshctl.errors import PlanError
+from meshctl.model import MeshSpec
+from meshctl.observed import ObservedMesh
+from meshctl.plan import Plan
+from meshctl.planner import make_plan
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def git_commit() -> str:
+    return os.environ.get("MESHCTL_COMMIT") or os.environ.get("GITHUB_SHA") or ""
+
+
+@dataclass
+class Engine:
+    mesh_path: Path
+    credentials_file: Path | None = None
+    clock: Callable[[], datetime] = _now
+    _spec: MeshSpec | None = field(default=None, init=False, repr=False)
+
+    @property
+    def spec(self) -> MeshSpec:
+        if self._spec is None:
+            self._spec = load_spec(self.mesh_path)
+        return self._spec
+
+    def validate(self) -> MeshSpec:
+        """Load and validate the mesh file; raises ValidationError before any AWS call."""
+        return self.spec
+
+    @cached_property
+    def sessions(self) -> AccountSessions:
+        return AccountSessions.for_spec(self.spec, credentials_file=self.credentials_file)
+
+    @property
+    def today(self) -> date:
+        return self.clock().date()
+
+    def observe(self) -> ObservedMesh:
+        return read_mesh(self.spec, self.sessions)
+
+    def plan(self, *, prune: bool = False) -> Plan:
+        return make_plan(
+            self.spec,
+            self.observe(),
+            plan_id=uuid.uuid4().hex,
+            mesh_file_sha256=mesh_digest(self.mesh_path),
+            today=self.today,
+            prune=prune,
+            created_at=self.clock().isoformat(timespec="seconds"),
+        )
+
+    def _lock_table(self) -> LockTable:
+        mesh = self.spec.mesh
+        return LockTable(self.sessions.client(mesh.account_id, "dynamodb"), mesh.locks_table)
+
+    def holder(self) -> str:
+        return f"{self.sessions.caller_arn()} on {socket.gethostname()} pid {os.getpid()}"
+
+    @contextmanager
+    def locked(self, operation: str) -> Iterator[None]:
+        """Hold the mesh's apply lock for the duration; a second holder fails fast."""
+        table = self._lock_table()
+        table.ensure()
+        info = table.acquire(self.holder(), operation)
+        try:
+            yield
+        finally:
+            table.release(info.lock_id)
+
+    def unlock(self, lock_id: str) -> bool:
+        return self._lock_table().release(lock_id)
+
+    def check_saved_plan(self, plan: Plan) -> None:
+        """Refuse a saved plan when the file or the live state moved since it was made."""
+        if plan.mesh_file_sha256 != mesh_digest(self.mesh_path):
+            raise PlanError(
+                f"plan is stale: {self.mesh_path} changed since plan {plan.plan_id} was made; "
+                "nothing was changed. Run `meshctl plan` again."
+            )
+        if sha256_of(self.observe()) != plan.observed_fingerprint:
+            raise PlanError(
+                f"plan is stale: the live mesh changed since plan {plan.plan_id} was made; "
+                "nothing was changed. Run `meshctl plan` again."
+            )
+        self._lock_table().mark_plan_applied(plan.plan_id, self.holder())
+
+    def execute(
+        self,
+        plan: Plan,
+        *,
+        max_revokes: int,
+        allow_mass_revoke: bool,
+        on_result: Callable[[ChangeResult], None] | None = None,
+    ) -> ApplyResult:
+        from meshctl.aws.executor import Executor
+
+        check_guards(plan, max_revokes=max_revokes, allow_mass_revoke=allow_mass_revoke)
+        executor = Executor(
+            self.sessions,
+            spec=self.spec,
+            who=self.sessions.caller_arn(),
+            plan_id=plan.plan_id,
+            commit=git_commit(),
+            clock=self.clock,
+        )
+        return execute_plan(plan, executor, on_result=on_result)

@@ -1,0 +1,507 @@
+"""Executor actions against the patched sandbox: each kind, idempotency, batching, conditions."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from boto3.dynamodb.types import TypeDeserializer
+
+from meshctl.aws import OutcomeStatus
+from meshctl.aws.executor import Executor
+from meshctl.aws.reader import read_mesh
+from meshctl.aws.sessions import AccountSessions
+from meshctl.codec import canonical_json, to_json
+from meshctl.ids import subscription_id
+from meshctl.model import Account, AccountRole, MeshSettings, MeshSpec, Product
+from meshctl.observed import (
+    Column,
+    Database,
+    Grant,
+    LakeSettings,
+    LfResource,
+    RecordStatus,
+    ResourceType,
+    Role,
+    SubscriptionRecord,
+    Table,
+)
+from meshctl.plan import Action, Change, Kind
+from meshctl.sandbox.testing import InProcessSandbox
+
+MESH = "555555555555"
+PRODUCER = "111111111111"
+CONSUMER = "999999999999"
+TABLE = "AwsDataMeshSubscriptions"
+MESH_DB = f"sales-{PRODUCER}"
+WHO = "arn:aws:sts::123456789012:user/ci"
+NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+
+SPEC = MeshSpec(
+    mesh=MeshSettings(MESH, "us-east-1"),
+    accounts=(
+        Account("sales", PRODUCER, frozenset({AccountRole.PRODUCER})),
+        Account("marketing", CONSUMER, frozenset({AccountRole.CONSUMER})),
+    ),
+    products=(Product("sales.orders", "sales", "sales", ("*",), MESH_DB),),
+)
+
+
+@pytest.fixture
+def sessions(sandbox: InProcessSandbox) -> AccountSessions:
+    return AccountSessions(SPEC.mesh, SPEC.accounts)
+
+
+def _executor(sessions: AccountSessions, plan_id: str = "plan-1") -> Executor:
+    return Executor(
+        sessions, who=WHO, plan_id=plan_id, commit="c0ffee", clock=lambda: NOW, sleep=lambda _: None
+    )
+
+
+def _change(
+    kind: Kind, action: Action, address: str, account: str, before: Any = None, after: Any = None
+) -> Change:
+    return Change(
+        address=address,
+        kind=kind,
+        action=action,
+        account_id=account,
+        before=to_json(before) if before is not None else None,
+        after=to_json(after) if after is not None else None,
+    )
+
+
+def _run_twice(executor: Executor, changes: list[Change]) -> None:
+    """Apply, then apply again: both succeed (every action is idempotent)."""
+    for _ in range(2):
+        outcomes = executor.execute(changes)
+        assert [o.status for o in outcomes] == [OutcomeStatus.DONE] * len(changes), outcomes
+
+
+def _table_change(sessions: AccountSessions) -> None:
+    change = _change(
+        Kind.SUBSCRIPTIONS_TABLE,
+        Action.CREATE,
+        "mesh.subscriptions_table",
+        MESH,
+        after={"name": TABLE},
+    )
+    _run_twice(_executor(sessions), [change])
+
+
+# --- mesh account --------------------------------------------------------------------------
+
+
+def test_subscription_table_has_the_library_layout(
+    sessions: AccountSessions, sandbox: InProcessSandbox
+) -> None:
+    _table_change(sessions)
+    table = sandbox.session(MESH).client("dynamodb").describe_table(TableName=TABLE)["Table"]
+    assert table["TableStatus"] == "ACTIVE"
+    assert table["KeySchema"] == [{"AttributeName": "SubscriptionId", "KeyType": "HASH"}]
+    assert {i["IndexName"] for i in table["GlobalSecondaryIndexes"]} == {
+        f"{TABLE}-Owner",
+        f"{TABLE}-Subscriber",
+    }
+    assert table["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+
+
+def test_lake_settings_merge_admins_and_write_nothing_when_converged(
+    sessions: AccountSessions, sandbox: InProcessSandbox
+) -> None:
+    lf = sandbox.session(MESH).client("lakeformation")
+    existing = f"arn:aws:iam::{MESH}:role/SomeoneElse"
+    lf.put_data_lake_settings(
+        DataLakeSettings={"DataLakeAdmins": [{"DataLakePrincipalIdentifier": existing}]}
+    )
+    manager = f"arn:aws:iam::{MESH}:role/AwsDataMesh/DataMeshManager"
+    wanted = LakeSettings(frozenset({manager}), True, True)
+    change = _change(Kind.LAKE_SETTINGS, Action.UPDATE, "mesh.lake_settings", MESH, after=wanted)
+    _run_twice(_executor(sessions), [change])
+    settings = lf.get_data_lake_settings()["DataLakeSettings"]
+    admins = {a["DataLakePrincipalIdentifier"] for a in settings["DataLakeAdmins"]}
+    assert admins == {existing, manager}  # never replaced, only merged
+    assert settings["CreateTableDefaultPermissions"] == []
+    assert settings["CreateDatabaseDefaultPermissions"] == []
+    assert sessions.stats.calls(operation="PutDataLakeSettings") == 1  # second run wrote nothing
+
+
+def test_catalog_policy_and_lf_tag(sessions: AccountSessions, sandbox: InProcessSandbox) -> None:
+    policy = canonical_json(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "glue:ShareResource"}],
+        }
+    )
+    executor = _executor(sessions)
+    _run_twice(
+        executor,
+        [
+            _change(
+                Kind.CATALOG_POLICY,
+                Action.CREATE,
+                "mesh.catalog_policy",
+                MESH,
+                after={"policy": policy},
+            )
+        ],
+    )
+    assert read_mesh(SPEC, sessions).catalog_policy == policy
+
+    tag = {"key": "Domain", "values": ["Sales"]}
+    _run_twice(executor, [_change(Kind.LF_TAG, Action.CREATE, "lf_tag.Domain", MESH, after=tag)])
+    more = {"key": "Domain", "values": ["Finance", "Sales"]}
+    _run_twice(executor, [_change(Kind.LF_TAG, Action.UPDATE, "lf_tag.Domain", MESH, tag, more)])
+    lf = sandbox.session(MESH).client("lakeformation")
+    assert sorted(lf.get_lf_tag(TagKey="Domain")["TagValues"]) == ["Finance", "Sales"]
+    _run_twice(executor, [_change(Kind.LF_TAG, Action.DELETE, "lf_tag.Domain", MESH, before=more)])
+    assert read_mesh(SPEC, sessions).lf_tags == ()
+
+
+def _role(policy_action: str = "glue:Get*") -> Role:
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{PRODUCER}:role/AwsDataMesh/DataMeshProducer"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": policy_action, "Resource": "*"}],
+    }
+    name = f"DataMeshAdminProducer-{PRODUCER}"
+    return Role(
+        MESH, name, "/AwsDataMesh/", canonical_json(trust), name, canonical_json(policy), True
+    )
+
+
+def test_role_create_update_delete(sessions: AccountSessions) -> None:
+    executor = _executor(sessions)
+    role = _role()
+    _run_twice(executor, [_change(Kind.ROLE, Action.CREATE, role.address, MESH, after=role)])
+    assert read_mesh(SPEC, sessions).roles == (role,)
+
+    changed = _role("glue:*")
+    _run_twice(executor, [_change(Kind.ROLE, Action.UPDATE, role.address, MESH, role, changed)])
+    assert read_mesh(SPEC, sessions).roles == (changed,)
+
+    _run_twice(executor, [_change(Kind.ROLE, Action.DELETE, role.address, MESH, before=changed)])
+    assert read_mesh(SPEC, sessions).roles == ()
+
+
+# --- catalog -------------------------------------------------------------------------------
+
+
+def test_mesh_database_with_lf_tags_and_table_copy(
+    sessions: AccountSessions, sandbox: InProcessSandbox
+) -> None:
+    executor = _executor(sessions)
+    lf = sandbox.session(MESH).client("lakeformation")
+    lf.create_lf_tag(TagKey="Domain", TagValues=["Sales"])
+    db = Database(MESH, MESH_DB, "orders", tags=(("Domain", "Sales"),), managed_by_meshctl=True)
+    _run_twice(executor, [_change(Kind.DATABASE, Action.CREATE, db.address, MESH, after=db)])
+    tags = lf.get_resource_lf_tags(Resource={"Database": {"CatalogId": MESH, "Name": MESH_DB}})
+    assert [(t["TagKey"], t["TagValues"]) for t in tags["LFTagOnDatabase"]] == [
+        ("Domain", ["Sales"])
+    ]
+
+    table = Table(
+        MESH,
+        MESH_DB,
+        "orders",
+        (Column("id", "int"), Column("total", "double", "in EUR")),
+        (Column("day", "string"),),
+        location="s3://sales/orders/",
+        owner=PRODUCER,
+        input_format="org.apache.hadoop.mapred.TextInputFormat",
+        serde="org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe",
+        parameters=(("classification", "csv"),),
+    )
+    _run_twice(executor, [_change(Kind.TABLE, Action.CREATE, table.address, MESH, after=table)])
+    wider = replace(table, columns=(*table.columns, Column("currency", "string")))
+    _run_twice(executor, [_change(Kind.TABLE, Action.UPDATE, table.address, MESH, table, wider)])
+    observed = read_mesh(SPEC, sessions)
+    assert observed.databases == (db,)
+    assert observed.tables == (wider,)
+
+    _run_twice(executor, [_change(Kind.TABLE, Action.DELETE, table.address, MESH, before=wider)])
+    _run_twice(executor, [_change(Kind.DATABASE, Action.DELETE, db.address, MESH, before=db)])
+    observed = read_mesh(SPEC, sessions)
+    assert observed.databases == () and observed.tables == ()
+
+
+def test_existing_database_is_adopted_keeping_foreign_parameters(
+    sessions: AccountSessions, sandbox: InProcessSandbox
+) -> None:
+    sandbox.session(MESH).client("glue").create_database(
+        DatabaseInput={"Name": MESH_DB, "Parameters": {"owner_team": "sales"}}
+    )
+    db = Database(MESH, MESH_DB, "orders", managed_by_meshctl=True)
+    _run_twice(
+        _executor(sessions), [_change(Kind.DATABASE, Action.CREATE, db.address, MESH, after=db)]
+    )
+    live = sandbox.session(MESH).client("glue").get_database(Name=MESH_DB)["Database"]
+    assert live["Parameters"] == {"owner_team": "sales", "ManagedBy": "meshctl"}
+    assert live["Description"] == "orders"
+
+
+# --- grants --------------------------------------------------------------------------------
+
+
+def _tables(sandbox: InProcessSandbox, count: int) -> list[str]:
+    glue = sandbox.session(MESH).client("glue")
+    glue.create_database(DatabaseInput={"Name": MESH_DB})
+    names = [f"t{i:02d}" for i in range(count)]
+    for name in names:
+        glue.create_table(DatabaseName=MESH_DB, TableInput={"Name": name})
+    return names
+
+
+def _grant(table: str, perms: set[str], grantable: set[str] | None = None) -> Grant:
+    return Grant(
+        CONSUMER,
+        LfResource(ResourceType.TABLE, MESH, MESH_DB, table),
+        frozenset(perms),
+        frozenset(grantable or set()),
+    )
+
+
+def _consumer_grants(sessions: AccountSessions) -> dict[str, Grant]:
+    return {
+        g.resource.table: g for g in read_mesh(SPEC, sessions).grants if g.principal == CONSUMER
+    }
+
+
+def test_grants_are_batched_twenty_a_call(
+    sessions: AccountSessions, sandbox: InProcessSandbox
+) -> None:
+    names = _tables(sandbox, 45)
+    grants = [_grant(n, {"SELECT", "DESCRIBE"}, {"SELECT"}) for n in names]
+    changes = [_change(Kind.GRANT, Action.CREATE, g.address, MESH, after=g) for g in grants]
+    outcomes = _executor(sessions).execute(changes)
+    assert all(o.status is OutcomeStatus.DONE for o in outcomes)
+    assert sessions.stats.calls(operation="BatchGrantPermissions") == 3
+    assert _consumer_grants(sessions) == {g.resource.table: g for g in grants}  # grant options kept
+
+    again = _executor(sessions).execute(changes)
+    assert all(o.status is OutcomeStatus.DONE for o in again)
+    assert _consumer_grants(sessions) == {g.resource.table: g for g in grants}
+
+
+def test_grant_update_grants_first_then_revokes(
+    sessions: AccountSessions, sandbox: InProcessSandbox
+) -> None:
+    (name,) = _tables(sandbox, 1)
+    before = _grant(name, {"SELECT", "DESCRIBE"}, {"SELECT"})
+    after = _grant(name, {"SELECT", "INSERT"})
+    executor = _executor(sessions)
+    executor.execute([_change(Kind.GRANT, Action.CREATE, before.address, MESH, after=before)])
+    calls: list[str] = []
+    lf = sessions.client(MESH, "lakeformation")
+    lf.meta.events.register("before-call", lambda model, **_: calls.append(model.name))
+    _run_twice(executor, [_change(Kind.GRANT, Action.UPDATE, after.address, MESH, before, after)])
+    assert calls[:2] == ["BatchGrantPermissions", "BatchRevokePermissions"]
+    assert _consumer_grants(sessions)[name] == after
+
+
+def test_revoke_is_idempotent(sessions: AccountSessions, sandbox: InProcessSandbox) -> None:
+    (name,) = _tables(sandbox, 1)
+    grant = _grant(name, {"SELECT"})
+    executor = _executor(sessions)
+    executor.execute([_change(Kind.GRANT, Action.CREATE, grant.address, MESH, after=grant)])
+    _run_twice(executor, [_change(Kind.GRANT, Action.DELETE, grant.address, MESH, before=grant)])
+    assert _consumer_grants(sessions) == {}
+
+
+def test_per_entry_failure_fails_only_that_change(
+    sessions: AccountSessions, sandbox: InProcessSandbox
+) -> None:
+    (name,) = _tables(sandbox, 1)
+    good, missing = _grant(name, {"SELECT"}), _grant("no_such_table", {"SELECT"})
+    outcomes = _executor(sessions).execute(
+        [_change(Kind.GRANT, Action.CREATE, g.address, MESH, after=g) for g in (good, missing)]
+    )
+    assert outcomes[0].status is OutcomeStatus.DONE
+    assert outcomes[1].status is OutcomeStatus.FAILED
+    assert "grant failed" in outcomes[1].error and "no_such_table" in outcomes[1].error
+    assert set(_consumer_grants(sessions)) == {name}
+
+
+# --- subscription records ------------------------------------------------------------------
+
+
+def _record(**changes: Any) -> SubscriptionRecord:
+    base = SubscriptionRecord(
+        subscription_id=subscription_id(CONSUMER, "sales.orders"),
+        owner=PRODUCER,
+        subscriber=CONSUMER,
+        status=RecordStatus.PENDING,
+        database=MESH_DB,
+        tables=("orders",),
+        requested=("DESCRIBE", "SELECT"),
+        product="sales.orders",
+        purpose="attribution",
+    )
+    return replace(base, **changes)
+
+
+def _items(sandbox: InProcessSandbox) -> list[dict[str, Any]]:
+    decode = TypeDeserializer().deserialize
+    raw = sandbox.session(MESH).client("dynamodb").scan(TableName=TABLE)["Items"]
+    return [{k: decode(v) for k, v in item.items()} for item in raw]
+
+
+def test_subscription_create_writes_who_and_why(
+    sessions: AccountSessions, sandbox: InProcessSandbox
+) -> None:
+    _table_change(sessions)
+    record = _record()
+    change = _change(
+        Kind.SUBSCRIPTION, Action.CREATE, "subscription.marketing/sales.orders", MESH, after=record
+    )
+    _run_twice(_executor(sessions), [change])  # a re-run of the same plan is done, not a conflict
+    (item,) = _items(sandbox)
+    assert item["Status"] == "Pending" and item["ManagedBy"] == "meshctl" and item["Version"] == 1
+    assert item["CreatedBy"] == item["UpdatedBy"] == WHO
+    assert item["CreationDate"] == "2026-05-01 12:00:00"
+    assert item["LastPlanId"] == "plan-1" and item["GitCommit"] == "c0ffee"
+    assert "Notes" not in item  # an empty string set cannot be stored
+
+    # Another plan that thought the record was missing must not overwrite it.
+    (outcome,) = _executor(sessions, "plan-2").execute([change])
+    assert outcome.status is OutcomeStatus.FAILED
+    assert "changed since plan" in outcome.error
+
+
+def test_conditional_update_refuses_a_record_changed_since_plan(
+    sessions: AccountSessions, sandbox: InProcessSandbox
+) -> None:
+    _table_change(sessions)
+    address = "subscription.marketing/sales.orders"
+    pending = _record()
+    _executor(sessions).execute(
+        [_change(Kind.SUBSCRIPTION, Action.CREATE, address, MESH, after=pending)]
+    )
+    (observed,) = read_mesh(SPEC, sessions).subscriptions
+    approved = replace(observed, status=RecordStatus.ACTIVE, permitted=("DESCRIBE", "SELECT"))
+    update = _change(Kind.SUBSCRIPTION, Action.UPDATE, address, MESH, observed, approved)
+
+    # Someone approves by hand after the plan was made: the version moves on.
+    sandbox.session(MESH).client("dynamodb").update_item(
+        TableName=TABLE,
+        Key={"SubscriptionId": {"S": pending.subscription_id}},
+        UpdateExpression="SET Version = :v, #S = :s",
+        ExpressionAttributeNames={"#S": "Status"},
+        ExpressionAttributeValues={":v": {"N": "2"}, ":s": {"S": "Denied"}},
+    )
+    (outcome,) = _executor(sessions, "plan-2").execute([update])
+    assert outcome.status is OutcomeStatus.FAILED
+    assert "changed since plan" in outcome.error and "re-run plan" in outcome.error
+    (item,) = _items(sandbox)
+    assert item["Status"] == "Denied" and item["Version"] == 2  # untouched
+
+
+def test_library_item_is_adopted_then_archived_with_a_note(
+    sessions: AccountSessions, sandbox: InProcessSandbox
+) -> None:
+    _table_change(sessions)
+    ddb = sandbox.session(MESH).client("dynamodb")
+    ddb.put_item(
+        TableName=TABLE,
+        Item={
+            "SubscriptionId": {"S": "libid"},
+            "OwnerPrincipal": {"S": PRODUCER},
+            "SubscriberPrincipal": {"S": CONSUMER},
+            "Status": {"S": "Active"},
+            "DatabaseName": {"S": MESH_DB},
+            "TableName": {"L": [{"S": "orders"}]},
+            "RequestedGrants": {"L": [{"S": "SELECT"}]},
+            "PermittedGrants": {"L": [{"S": "SELECT"}]},
+            "Notes": {"SS": ["approved by library"]},
+            "CreationDate": {"S": "2024-01-01 00:00:00"},
+            "CreatedBy": {"S": "arn:aws:sts::1:assumed-role/DataMeshConsumer/x"},
+        },
+    )
+    address = "subscription.marketing/sales.orders"
+    (library,) = read_mesh(SPEC, sessions).subscriptions
+    adopted = replace(library, product="sales.orders", approved_by="owners@example.com")
+    _run_twice(
+        _executor(sessions),
+        [_change(Kind.SUBSCRIPTION, Action.UPDATE, address, MESH, library, adopted)],
+    )
+    (item,) = _items(sandbox)
+    assert item["SubscriptionId"] == "libid" and item["Version"] == 1
+    assert item["ManagedBy"] == "meshctl" and item["ProductName"] == "sales.orders"
+    assert item["CreatedBy"] == "arn:aws:sts::1:assumed-role/DataMeshConsumer/x"  # kept
+
+    (managed,) = read_mesh(SPEC, sessions).subscriptions
+    archive = Change(
+        address=address,
+        kind=Kind.SUBSCRIPTION,
+        action=Action.DELETE,
+        account_id=MESH,
+        before=to_json(managed),
+        reason="removed from mesh.yaml",
+    )
+    _run_twice(_executor(sessions, "plan-3"), [archive])
+    (item,) = _items(sandbox)
+    assert item["Status"] == "Deleted" and item["Version"] == 2
+    assert "approved by library" in item["Notes"]
+    (note,) = item["Notes"] - {"approved by library"}
+    assert "archived" in note and "removed from mesh.yaml" in note
+
+
+# --- consumer side -------------------------------------------------------------------------
+
+
+def test_resource_link_accepts_the_mesh_invitation(
+    sessions: AccountSessions, sandbox: InProcessSandbox
+) -> None:
+    _tables(sandbox, 1)
+    grant = Grant(
+        CONSUMER, LfResource(ResourceType.DATABASE, MESH, MESH_DB), frozenset({"DESCRIBE"})
+    )
+    _executor(sessions).execute(
+        [_change(Kind.GRANT, Action.CREATE, grant.address, MESH, after=grant)]
+    )
+    assert [a for a, _ in read_mesh(SPEC, sessions).pending_invitations] == [CONSUMER]
+
+    link = Database(
+        CONSUMER, MESH_DB, target_account_id=MESH, target_database=MESH_DB, managed_by_meshctl=True
+    )
+    address = f"resource_link.{CONSUMER}/{MESH_DB}"
+    _run_twice(
+        _executor(sessions),
+        [_change(Kind.RESOURCE_LINK, Action.CREATE, address, CONSUMER, after=link)],
+    )
+    observed = read_mesh(SPEC, sessions)
+    assert observed.pending_invitations == ()
+    assert [a for a, _ in observed.accepted_shares] == [CONSUMER]
+    assert link in observed.databases
+
+
+def test_changes_of_mixed_kinds_are_refused(sessions: AccountSessions) -> None:
+    db = Database(MESH, MESH_DB)
+    with pytest.raises(ValueError):
+        _executor(sessions).execute(
+            [
+                _change(Kind.DATABASE, Action.CREATE, db.address, MESH, after=db),
+                _change(Kind.DATABASE, Action.DELETE, db.address, MESH, before=db),
+            ]
+        )
+
+
+def test_policy_documents_round_trip_as_canonical_json(sessions: AccountSessions) -> None:
+    role = _role()
+    _executor(sessions).execute([_change(Kind.ROLE, Action.CREATE, role.address, MESH, after=role)])
+    (observed,) = read_mesh(SPEC, sessions).roles
+    assert json.loads(observed.policy) == json.loads(role.policy)
+    assert observed.trust_policy == role.trust_policy
