@@ -142,7 +142,8 @@ def plan_grants(
         if current is None:
             changes.create(Kind.GRANT, address, m, want, desired.reasons.get(address, ""))
         elif current != want:
-            changes.update(Kind.GRANT, address, m, current, want, _delta(current, want))
+            why = desired.reasons.get(address) or "declared in mesh.yaml"
+            changes.update(Kind.GRANT, address, m, current, want, f"live grant differs: {why}")
     for address, current in live.items():
         if address in desired.grants:
             continue
@@ -156,15 +157,3 @@ def plan_grants(
                 Kind.GRANT, address, m, current, "not granted by anything meshctl manages"
             )
     return sorted(warnings)
-
-
-def _delta(before: Grant, after: Grant) -> str:
-    parts = []
-    for label, old, new in (
-        ("permissions", before.permissions, after.permissions),
-        ("grantable", before.grantable, after.grantable),
-    ):
-        signs = [f"+{p}" for p in sorted(new - old)] + [f"-{p}" for p in sorted(old - new)]
-        if signs:
-            parts.append(f"{label} {' '.join(signs)}")
-    return "; ".join(parts)
