@@ -14,7 +14,7 @@ import gc
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from functools import cache
@@ -35,9 +35,8 @@ from meshctl.model import (
     Subscription,
     SubscriptionStatus,
 )
+from meshctl.rules import Found, default_mesh_database, semantic_problems, show_value
 from meshctl.yamlsource import MeshSource, YamlPath, mesh_files, read_source, show_name
-
-Found = tuple[YamlPath, str]  # (path in the merged mesh, message)
 
 
 def load_spec(path: Path) -> MeshSpec:
@@ -69,7 +68,7 @@ def _load(path: Path) -> MeshSpec:
         raise ValidationError(problems)
     shape = _schema_problems(source)
     problems += shape.values()
-    for found_path, message in _rules(source.data, source.where):
+    for found_path, message in semantic_problems(source.data, source.where):
         # A field the schema already refused is not checked again (one problem per mistake).
         if not any(found_path[:n] in shape for n in range(len(found_path) + 1)):
             problems.append(source.problem(found_path, message))
@@ -174,7 +173,7 @@ def _explain(error: Any, source: MeshSource) -> Iterable[Found]:
     )
     if "propertyNames" in error.relative_schema_path:
         # The name itself is wrong; jsonschema reports it at the enclosing mapping.
-        yield (*path, instance), f"{_show(instance)} is not a valid name: {sub['description']}"
+        yield (*path, instance), f"{show_value(instance)} is not a valid name: {sub['description']}"
     elif kind == "required":
         for name in value:
             if name not in instance:
@@ -187,16 +186,16 @@ def _explain(error: Any, source: MeshSource) -> Iterable[Found]:
     elif kind == "type":
         yield path, _type_message(path, value, instance, source)
     elif kind == "enum":
-        which = "is empty; expected" if instance is None else f"{_show(instance)} is not"
+        which = "is empty; expected" if instance is None else f"{show_value(instance)} is not"
         yield path, f"{which} one of: {', '.join(map(str, value))}"
     elif kind == "const":
-        yield path, f"{_show(instance)} is not supported; this meshctl reads version {value}"
+        yield path, f"{show_value(instance)} is not supported; this meshctl reads version {value}"
     elif kind == "pattern":
-        yield path, f"{_show(instance)} is not valid: expected {sub['description']}"
+        yield path, f"{show_value(instance)} is not valid: expected {sub['description']}"
     elif kind == "maxLength":
         yield path, f"is {len(instance)} characters long; at most {value} are allowed"
     elif kind == "minLength":
-        yield path, f"{_show(instance)} is too short: expected {sub['description']}"
+        yield path, f"{show_value(instance)} is too short: expected {sub['description']}"
     elif kind == "minItems":
         omit = "; omit it for every table" if path[-1:] == ("tables",) else ""
         yield path, f"must not be empty{omit}"
@@ -204,7 +203,7 @@ def _explain(error: Any, source: MeshSource) -> Iterable[Found]:
         yield path, f"has {len(instance)} entries; at most {value} are allowed"
     elif kind == "uniqueItems":
         repeated = [v for v, n in Counter(map(str, instance)).items() if n > 1]
-        yield path, f"lists {_show(repeated[0]) if repeated else 'an entry'} more than once"
+        yield path, f"lists {show_value(repeated[0]) if repeated else 'an entry'} more than once"
     else:  # pragma: no cover - a keyword added to the schema without a message here
         yield path, show_name(error.message, 200)
 
@@ -212,7 +211,7 @@ def _explain(error: Any, source: MeshSource) -> Iterable[Found]:
 def _unknown_field(name: str, allowed: list[str]) -> str:
     close = difflib.get_close_matches(name, allowed, n=1)
     hint = f"; did you mean '{close[0]}'?" if close else f"; expected one of: {', '.join(allowed)}"
-    return f"unknown field {_show(name)}{hint}"
+    return f"unknown field {show_value(name)}{hint}"
 
 
 # JSON Schema's type names in the words of someone writing YAML.
@@ -237,160 +236,6 @@ def _type_message(path: YamlPath, expected: Any, instance: Any, source: MeshSour
         why = " (a YAML number loses leading zeros)" if path[-1:] == ("account_id",) else ""
         return f'must be text; {raw} reads as {got}: quote it, "{raw}"{why}'
     return f"must be {want}, not {got}"
-
-
-def _show(value: Any) -> str:
-    return f"'{show_name(value)}'" if isinstance(value, str) else show_name(repr(value))
-
-
-# --- semantic rules (DESIGN §2), on data the schema may have refused in part ------------------
-# Each rule reads defensively (_map/_seq/_text) and skips what is malformed: the schema has
-# already reported it, and every problem in the file is reported in one run.
-
-
-def _map(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _seq(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _rules(data: dict[str, Any], where: Callable[[YamlPath], str]) -> Iterator[Found]:
-    mesh, accounts = _map(data.get("mesh")), _map(data.get("accounts"))
-    yield from _role_arn_rule(("mesh",), mesh)
-    mesh_id = _text(mesh.get("account_id"))
-    by_id: dict[str, str] = {}
-    for name, account in accounts.items():
-        path: YamlPath = ("accounts", name, "account_id")
-        account_id = _text(_map(account).get("account_id"))
-        if account_id is None:
-            continue
-        if account_id == mesh_id:
-            yield path, f"{account_id} is the mesh account; members need accounts of their own"
-        elif account_id in by_id:
-            other = ("accounts", by_id[account_id], "account_id")
-            yield path, f"{account_id} is also account '{by_id[account_id]}' ({where(other)})"
-        else:
-            by_id[account_id] = name
-        yield from _role_arn_rule(("accounts", name), _map(account))
-    yield from _product_rules(data, where)
-    yield from _subscription_rules(data, where)
-
-
-def _role_arn_rule(path: YamlPath, entry: dict[str, Any]) -> Iterator[Found]:
-    arn, account_id = _text(entry.get("role_arn")), _text(entry.get("account_id"))
-    if arn and account_id and arn.split(":")[4:5] != [account_id]:
-        yield (*path, "role_arn"), f"is a role in another account; expected one in {account_id}"
-
-
-def _lacks_role(account: Any, role: str) -> bool:
-    """True when the account's roles are valid and ``role`` is not among them (when the schema
-    refused the roles, no rule second-guesses them)."""
-    roles = _seq(_map(account).get("roles"))
-    valid = bool(roles) and all(r in ("producer", "consumer") for r in roles)
-    return valid and role not in roles
-
-
-def _product_rules(data: dict[str, Any], where: Callable[[YamlPath], str]) -> Iterator[Found]:
-    accounts = _map(data.get("accounts"))
-    ids = {n: _map(a).get("account_id") for n, a in accounts.items()}
-    mesh_databases: dict[str, str] = {}
-    for name, product in _map(data.get("products")).items():
-        path: YamlPath = ("products", name)
-        product = _map(product)
-        producer = _text(product.get("producer"))
-        if producer is not None and producer not in accounts:
-            yield (*path, "producer"), _unknown("account", producer, accounts)
-        elif producer is not None and _lacks_role(accounts[producer], "producer"):
-            yield (*path, "producer"), f"account '{producer}' is not a producer (roles: consumer)"
-        tables = _seq(product.get("tables"))
-        if "*" in tables and len(tables) > 1:
-            yield (*path, "tables"), '"*" means every table and must be the only entry'
-        database, source = _text(product.get("mesh_database")), product.get("source_database")
-        producer_id = ids.get(producer or "")
-        if database is None and isinstance(source, str) and isinstance(producer_id, str):
-            database = default_mesh_database(source, producer_id)
-        if database is None:
-            continue
-        if database in mesh_databases:
-            other = mesh_databases[database]
-            yield (
-                (*path, "mesh_database"),
-                (
-                    f"mesh database '{database}' is also used by product '{other}' "
-                    f"({where(('products', other))}); set a distinct mesh_database"
-                ),
-            )
-        mesh_databases.setdefault(database, name)
-
-
-def _unknown(kind: str, name: str, known: Iterable[str]) -> str:
-    names = sorted(known)
-    close = difflib.get_close_matches(name, names, n=1)
-    hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(names[:10]) or 'none'}"
-    return f"unknown {kind} {_show(name)}; {hint}"
-
-
-def _subscription_rules(data: dict[str, Any], where: Callable[[YamlPath], str]) -> Iterator[Found]:
-    accounts, products = _map(data.get("accounts")), _map(data.get("products"))
-    first_of_pair: dict[tuple[str, str], int] = {}
-    for i, sub in enumerate(_seq(data.get("subscriptions"))):
-        path: YamlPath = ("subscriptions", i)
-        sub = _map(sub)
-        consumer, name = _text(sub.get("consumer")), _text(sub.get("product"))
-        if consumer is not None and consumer not in accounts:
-            yield (*path, "consumer"), _unknown("account", consumer, accounts)
-        elif consumer is not None and _lacks_role(accounts[consumer], "consumer"):
-            yield (*path, "consumer"), f"account '{consumer}' is not a consumer (roles: producer)"
-        if name is not None and name not in products:
-            yield (*path, "product"), _unknown("product", name, products)
-        product = _map(products.get(name or ""))
-        if consumer is not None and consumer == product.get("producer"):
-            yield (*path, "consumer"), f"'{consumer}' produces '{name}'; it cannot subscribe to it"
-        if consumer is not None and name is not None:
-            if (consumer, name) in first_of_pair:
-                first = where(("subscriptions", first_of_pair[(consumer, name)]))
-                yield path, f"'{consumer}' already subscribes to '{name}' at {first}; merge them"
-            first_of_pair.setdefault((consumer, name), i)
-        offered = _seq(product.get("tables"))
-        if offered and offered != ["*"]:
-            for j, table in enumerate(_seq(sub.get("tables"))):
-                if isinstance(table, str) and table not in offered:
-                    listed = ", ".join(map(str, offered))
-                    yield (*path, "tables", j), f"'{table}' is not a table of '{name}' ({listed})"
-        permissions = _seq(sub.get("permissions"))
-        for j, permission in enumerate(_seq(sub.get("grantable"))):
-            if permission not in permissions and "ALL" not in permissions:
-                yield (*path, "grantable", j), f"'{permission}' is grantable but not in permissions"
-        yield from _approval_rule(path, sub, product, name)
-        expires = _text(sub.get("expires"))
-        if expires is not None:
-            try:
-                date.fromisoformat(expires)
-            except ValueError:
-                yield (*path, "expires"), f"{_show(expires)} is not a date (YYYY-MM-DD)"
-
-
-def _approval_rule(
-    path: YamlPath, sub: dict[str, Any], product: dict[str, Any], name: str | None
-) -> Iterator[Found]:
-    who, owners = sub.get("approved_by"), _seq(product.get("owners"))
-    listed = ", ".join(map(str, owners)) or "none; add owners to the product"
-    if sub.get("status") == "approved" and who is None and product:
-        yield (
-            (*path, "approved_by"),
-            f"required when approved: one of the owners of '{name}' ({listed})",
-        )
-    elif isinstance(who, str) and product and who not in owners:
-        yield (*path, "approved_by"), f"{_show(who)} is not an owner of '{name}' (owners: {listed})"
-
-
-# --- the model ------------------------------------------------------------------------------
 
 
 _STATUS = {s.value: s for s in SubscriptionStatus}  # a dict lookup: Enum() is slow at 10⁵ calls
@@ -454,8 +299,3 @@ def _build(source: MeshSource) -> MeshSpec:
         for i, s in enumerate(subscriptions)
     ]
     return MeshSpec(settings, accounts, products, subscriptions, sources=tuple(sources))
-
-
-def default_mesh_database(source_database: str, producer_account_id: str) -> str:
-    """The helper library's name for a product's database in the mesh catalog."""
-    return f"{source_database}-{producer_account_id}"
