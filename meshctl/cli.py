@@ -126,7 +126,8 @@ def plan(
         render_text(the_plan, console)
     if out is not None:
         out.write_text(the_plan.dumps() + "\n", encoding="utf-8")
-        Console(stderr=True).print(f"Saved the plan to {out}. Apply it with: meshctl apply {out}")
+        err = Console(stderr=True, highlight=False, soft_wrap=True)  # no wrap inside the path
+        err.print(f"Saved the plan to {out}. Apply it with: meshctl apply {out}", markup=False)
     if stats:
         _print_stats(engine, started, Console(stderr=True))
     return 2 if detailed_exitcode and the_plan.has_changes else 0
@@ -224,9 +225,16 @@ def unlock(
 
 
 def _register_subcommands() -> None:
+    """Add the commands defined in other modules; idempotent (tests call it too)."""
+    from meshctl.cli_extra import import_command, schema_command, subscriptions_app
     from meshctl.sandbox.cli import sandbox_app
 
+    if any(group.name == "sandbox" for group in app.registered_groups):
+        return
     app.add_typer(sandbox_app, name="sandbox")
+    app.command("import")(import_command)
+    app.add_typer(subscriptions_app, name="subscriptions")
+    app.command("schema")(schema_command)
 
 
 def main() -> None:
@@ -260,7 +268,14 @@ def main() -> None:
     except Exception as exc:  # click usage errors and the like
         import click
 
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+        usage_errors: tuple[type[Exception], ...] = (click.ClickException,)
+        try:  # typer 0.29 raises its vendored click's exceptions (typer._click), not click's
+            from typer._click.exceptions import ClickException as TyperClickException
+
+            usage_errors += (TyperClickException,)
+        except ImportError:  # pragma: no cover - a typer that uses click itself
+            pass
+        if isinstance(exc, usage_errors):
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
         raise

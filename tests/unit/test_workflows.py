@@ -1,0 +1,390 @@
+"""The GitHub workflows, the composite action and the pre-commit hook, linted here in Python.
+
+actionlint cannot be installed offline (its PyPI package downloads a binary at build time), so
+these tests check what it would and what matters to meshctl: valid YAML with the required keys,
+every action pinned to a version, AWS only through OIDC (no stored keys), applies serialised,
+and every ``meshctl`` command and flag the workflows, the action and the hook use exists in the
+CLI. The plan-comment script runs under node against a fake GitHub API (one comment, updated).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer.main
+import yaml
+
+from meshctl import cli
+from meshctl.render import MARKDOWN_MARKER
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKFLOWS = {p.stem: p for p in sorted((ROOT / ".github" / "workflows").glob("*.yml"))}
+ACTION = ROOT / "action.yml"
+HOOKS = ROOT / ".pre-commit-hooks.yaml"
+BIN = Path(sys.executable).parent
+PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@(v\d+(\.\d+){0,2}|[0-9a-f]{40})$")
+CONFIGURE_AWS = "aws-actions/configure-aws-credentials"
+# Commands that never call AWS (they may run before the credentials step).
+OFFLINE = {"validate", "schema"}
+
+
+def _load(path: Path) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert isinstance(data, dict), f"{path.name}: not a YAML mapping"
+    return data
+
+
+def _on(workflow: dict[str, Any]) -> dict[str, Any]:
+    # YAML 1.1 reads the key `on` as the boolean true.
+    on = workflow.get("on", workflow.get(True))
+    assert isinstance(on, dict), "`on` must be a mapping of events"
+    return on
+
+
+def _jobs(name: str) -> dict[str, dict[str, Any]]:
+    jobs: dict[str, dict[str, Any]] = _load(WORKFLOWS[name])["jobs"]
+    return jobs
+
+
+def _all_steps() -> list[tuple[str, dict[str, Any]]]:
+    steps = [
+        (f"{name}/{job_name}", step)
+        for name in WORKFLOWS
+        for job_name, job in _jobs(name).items()
+        for step in job["steps"]
+    ]
+    return steps + [("action.yml", step) for step in _load(ACTION)["runs"]["steps"]]
+
+
+# --- shape ---------------------------------------------------------------------------------------
+
+
+def test_the_three_workflows_exist() -> None:
+    assert set(WORKFLOWS) == {"plan", "apply", "expiry"}
+
+
+@pytest.mark.parametrize("name", sorted(WORKFLOWS))
+def test_workflow_has_the_required_keys(name: str) -> None:
+    workflow = _load(WORKFLOWS[name])
+    assert workflow.get("name"), "a workflow needs a name"
+    assert _on(workflow)
+    assert workflow["jobs"], "a workflow needs jobs"
+    for job_name, job in workflow["jobs"].items():
+        assert job.get("runs-on"), f"job {job_name} needs runs-on"
+        assert job.get("steps"), f"job {job_name} needs steps"
+        for step in job["steps"]:
+            assert ("uses" in step) != ("run" in step), f"{job_name}: a step is uses XOR run"
+
+
+def test_composite_action_has_its_inputs_and_outputs() -> None:
+    action = _load(ACTION)
+    assert set(action["inputs"]) == {"command", "mesh-file", "python-version", "args"}
+    assert action["inputs"]["command"]["required"] is True
+    assert set(action["outputs"]) == {"exit-code", "output-file"}
+    assert action["runs"]["using"] == "composite"
+    for step in action["runs"]["steps"]:
+        if "run" in step:
+            assert step.get("shell") == "bash", "a composite action's run step needs a shell"
+            # Inputs reach scripts through env, never pasted in (script injection).
+            assert "${{" not in step["run"], step["run"]
+
+
+def test_every_action_is_pinned_to_a_version() -> None:
+    for where, step in _all_steps():
+        uses = step.get("uses")
+        if uses and not uses.startswith("./"):
+            assert PINNED.match(uses), f"{where}: {uses} is not pinned to a version tag or SHA"
+
+
+# --- AWS through OIDC only ----------------------------------------------------------------------
+
+
+def test_no_stored_aws_keys_anywhere() -> None:
+    for path in [*WORKFLOWS.values(), ACTION]:
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"secrets\.AWS_", text), path.name
+        assert "aws-access-key-id" not in text and "aws-secret-access-key" not in text, path.name
+
+
+@pytest.mark.parametrize("name", sorted(WORKFLOWS))
+def test_aws_is_reached_through_oidc_before_any_aws_command(name: str) -> None:
+    workflow = _load(WORKFLOWS[name])
+    for job_name, job in workflow["jobs"].items():
+        steps = job["steps"]
+        configure = [
+            i for i, s in enumerate(steps) if str(s.get("uses", "")).startswith(CONFIGURE_AWS)
+        ]
+        aws_calls = [
+            i
+            for i, s in enumerate(steps)
+            if s.get("uses") == "./" and s["with"]["command"].split()[0] not in OFFLINE
+        ]
+        if not aws_calls:
+            continue
+        assert configure and configure[0] < aws_calls[0], f"{job_name}: credentials come first"
+        permissions = job.get("permissions") or workflow.get("permissions") or {}
+        assert permissions.get("id-token") == "write", f"{job_name}: OIDC needs id-token: write"
+        role = steps[configure[0]]["with"]["role-to-assume"]
+        assert "vars.MESHCTL_ROLE_ARN" in role, f"{job_name}: role from a repository variable"
+
+
+# --- what each workflow promises ---------------------------------------------------------------
+
+
+def test_plan_runs_on_mesh_pull_requests_and_comments_once() -> None:
+    workflow = _load(WORKFLOWS["plan"])
+    paths = _on(workflow)["pull_request"]["paths"]
+    assert {"mesh.yaml", "mesh.d/**"} <= set(paths)
+    (job,) = workflow["jobs"].values()
+    assert job["permissions"]["pull-requests"] == "write"
+    commands = [s["with"]["command"] for s in job["steps"] if s.get("uses") == "./"]
+    assert commands == ["validate", "plan"]  # validate first: a bad file never reaches AWS
+    plan = next(s for s in job["steps"] if s.get("id") == "plan")
+    args = shlex.split(plan["with"]["args"])
+    assert args == ["--format", "markdown", "--detailed-exitcode", "--out", "plan.json"]
+    upload = next(s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/upload-"))
+    assert upload["with"]["path"] == "plan.json"
+    comment = next(s for s in job["steps"] if "github-script" in str(s.get("uses", "")))
+    assert MARKDOWN_MARKER in comment["with"]["script"]
+
+
+def test_apply_on_main_is_serialised_and_never_cancelled() -> None:
+    workflow = _load(WORKFLOWS["apply"])
+    assert _on(workflow)["push"]["branches"] == ["main"]
+    assert workflow["concurrency"] == {"group": "meshctl-apply", "cancel-in-progress": False}
+    (job,) = workflow["jobs"].values()
+    apply = next(s for s in job["steps"] if s.get("id") == "apply")
+    assert apply["with"]["command"] == "apply"
+    assert "--auto-approve" in shlex.split(apply["with"]["args"])
+
+
+def test_expiry_runs_daily() -> None:
+    (schedule,) = _on(_load(WORKFLOWS["expiry"]))["schedule"]
+    minute, hour, *rest = schedule["cron"].split()
+    assert rest == ["*", "*", "*"] and minute.isdigit() and hour.isdigit()
+
+
+# --- every meshctl call exists ------------------------------------------------------------------
+
+
+def _cli() -> Any:
+    """The root command (typer vendors click: groups are recognised by their ``commands``)."""
+    cli._register_subcommands()
+    return typer.main.get_command(cli.app)
+
+
+def _subcommands(command: Any) -> dict[str, Any]:
+    return dict(getattr(command, "commands", None) or {})
+
+
+def _resolve(words: list[str]) -> Any:
+    command, path = _cli(), ["meshctl"]
+    for word in words:
+        found = _subcommands(command).get(word)
+        assert found is not None, f"`{' '.join(path)} {word}` is not a meshctl command"
+        command, path = found, [*path, word]
+    assert not _subcommands(command), f"`{' '.join(path)}` needs a subcommand"
+    return command
+
+
+def _flags(command: Any) -> set[str]:
+    return {opt for p in command.params for opt in (*p.opts, *p.secondary_opts)} | {"--help"}
+
+
+def _file_commands() -> set[str]:
+    """The commands the action passes ``-f MESH_FILE`` to (its `case` pattern)."""
+    script = next(s["run"] for s in _load(ACTION)["runs"]["steps"] if s.get("id") == "run")
+    found = re.search(r"^\s*([a-z|]+)\)\s*file=\(-f ", script, re.MULTILINE)
+    assert found, "the action's case pattern for -f was not found"
+    return set(found.group(1).split("|"))
+
+
+def _invocations() -> list[tuple[str, list[str], list[str]]]:
+    """(where, command words, arguments) of every meshctl call made through the action."""
+    calls = []
+    for where, step in _all_steps():
+        if step.get("uses") != "./":
+            continue
+        words = step["with"]["command"].split()
+        args = shlex.split(step["with"].get("args", ""))
+        if words[0] in _file_commands() and step["with"].get("mesh-file", "mesh.yaml"):
+            args = ["-f", "mesh.yaml", *args]
+        calls.append((where, words, args))
+    return calls
+
+
+def test_workflows_call_meshctl_through_the_action() -> None:
+    called = {" ".join(words) for _, words, _ in _invocations()}
+    assert called == {"validate", "plan", "apply"}
+
+
+@pytest.mark.parametrize("call", _invocations(), ids=lambda c: f"{c[0]}:{' '.join(c[1])}")
+def test_every_command_and_flag_exists(call: tuple[str, list[str], list[str]]) -> None:
+    where, words, args = call
+    command = _resolve(words)
+    unknown = {a.split("=")[0] for a in args if a.startswith("-")} - _flags(command)
+    assert not unknown, f"{where}: meshctl {' '.join(words)} has no option {sorted(unknown)}"
+
+
+@pytest.mark.parametrize("name", sorted(_file_commands()))
+def test_the_action_passes_f_only_to_commands_that_take_it(name: str) -> None:
+    command = _subcommands(_cli()).get(name)
+    assert command is not None, f"the action lists unknown command {name}"
+    for leaf in _subcommands(command).values() or [command]:  # e.g. subscriptions list, get
+        assert "-f" in _flags(leaf), name
+
+
+def test_the_action_treats_only_detailed_exitcode_2_as_success(tmp_path: Path) -> None:
+    """Run the action's script with a stand-in `meshctl` that exits 2."""
+    script = next(s["run"] for s in _load(ACTION)["runs"]["steps"] if s.get("id") == "run")
+    fake = tmp_path / "bin" / "meshctl"
+    fake.parent.mkdir()
+    fake.write_text('#!/bin/sh\necho "args: $*"\nexit 2\n')
+    fake.chmod(0o755)
+
+    def run(args: str) -> tuple[int, dict[str, str], str]:
+        outputs = tmp_path / "outputs"
+        outputs.write_text("")
+        env = {
+            **os.environ,
+            "PATH": f"{fake.parent}:{os.environ['PATH']}",
+            "MESHCTL_COMMAND": "plan",
+            "MESHCTL_MESH_FILE": "mesh.d",
+            "MESHCTL_ARGS": args,
+            "GITHUB_OUTPUT": str(outputs),
+            "RUNNER_TEMP": str(tmp_path),
+        }
+        done = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True)
+        values = dict(line.split("=", 1) for line in outputs.read_text().splitlines())
+        return done.returncode, values, Path(values["output-file"]).read_text()
+
+    rc, values, printed = run("--format markdown --detailed-exitcode")
+    assert (rc, values["exit-code"]) == (0, "2")
+    assert printed == "args: plan -f mesh.d --format markdown --detailed-exitcode\n"
+    rc, values, _ = run("--format json")
+    assert (rc, values["exit-code"]) == (2, "2")
+
+
+# --- the plan comment ---------------------------------------------------------------------------
+
+
+def _comment_script() -> str:
+    (job,) = _jobs("plan").values()
+    step = next(s for s in job["steps"] if "github-script" in str(s.get("uses", "")))
+    return str(step["with"]["script"])
+
+
+def _run_comment_script(tmp_path: Path, plan_text: str, existing: list[dict[str, Any]]) -> Any:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    plan_file = tmp_path / "plan.md"
+    plan_file.write_text(plan_text, encoding="utf-8")
+    harness = tmp_path / "harness.js"
+    harness.write_text(
+        "const calls = [];\n"
+        "const existing = JSON.parse(process.env.EXISTING);\n"
+        "const github = {\n"
+        "  paginate: async (method, args) => { calls.push(['list', args]); return existing; },\n"
+        "  rest: { issues: {\n"
+        "    listComments: 'listComments',\n"
+        "    updateComment: async (a) => { calls.push(['update', a]); },\n"
+        "    createComment: async (a) => { calls.push(['create', a]); },\n"
+        "  } },\n"
+        "};\n"
+        "const context = { repo: { owner: 'acme', repo: 'mesh' }, issue: { number: 7 },\n"
+        "  sha: '0123456789abcdef', runId: 42, serverUrl: 'https://github.com' };\n"
+        f"(async () => {{\n{_comment_script()}\n"
+        "console.log(JSON.stringify(calls)); })();\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "PLAN_FILE": str(plan_file), "EXIT_CODE": "2"}
+    env["EXISTING"] = json.dumps(existing)
+    done = subprocess.run([node, str(harness)], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+PLAN_MD = f"{MARKDOWN_MARKER}\n### meshctl plan\n\n**Plan: 1 to create**\n"
+
+
+def test_plan_comment_updates_the_previous_one(tmp_path: Path) -> None:
+    existing = [
+        {"id": 1, "user": {"type": "User"}, "body": f"quoting {MARKDOWN_MARKER} by hand"},
+        {"id": 2, "user": {"type": "Bot"}, "body": "another bot"},
+        {"id": 3, "user": {"type": "Bot"}, "body": f"{MARKDOWN_MARKER}\nold plan"},
+    ]
+    calls = _run_comment_script(tmp_path, PLAN_MD, existing)
+    writes = [c for c in calls if c[0] != "list"]
+    assert [(kind, args.get("comment_id")) for kind, args in writes] == [("update", 3)]
+    body = writes[0][1]["body"]
+    assert body.startswith(PLAN_MD) and "Commit 0123456" in body
+
+
+def test_plan_comment_is_created_once_when_there_is_none(tmp_path: Path) -> None:
+    calls = _run_comment_script(tmp_path, PLAN_MD, [])
+    writes = [c for c in calls if c[0] != "list"]
+    assert [kind for kind, _ in writes] == ["create"]
+    assert writes[0][1]["issue_number"] == 7
+
+
+def test_huge_plan_comment_is_truncated_below_githubs_limit(tmp_path: Path) -> None:
+    calls = _run_comment_script(tmp_path, PLAN_MD + "x" * 100_000, [])
+    body = calls[-1][1]["body"]
+    assert len(body) < 65536 and "plan truncated" in body and body.startswith(MARKDOWN_MARKER)
+
+
+# --- the pre-commit hook ------------------------------------------------------------------------
+
+
+def _hook() -> dict[str, Any]:
+    (hook,) = yaml.safe_load(HOOKS.read_text(encoding="utf-8"))
+    assert isinstance(hook, dict)
+    return hook
+
+
+def test_hook_definition() -> None:
+    hook = _hook()
+    assert (hook["id"], hook["language"], hook["pass_filenames"]) == (
+        "meshctl-validate",
+        "python",
+        True,
+    )
+    files = re.compile(hook["files"])
+    for path in ("mesh.yaml", "mesh.yml", "infra/mesh.yaml", "mesh.d/sales.yaml"):
+        assert files.search(path), path
+    for path in ("notmesh.yaml", "examples/other.yaml", "mesh.d/old/x.yaml", "mesh.yaml.bak"):
+        assert not files.search(path), path
+
+
+def test_hook_validates_each_file_and_each_mesh_d_once(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "tests" / "data" / "valid" / "mesh.d", tmp_path / "mesh.d")
+    shutil.copy(ROOT / "examples" / "mesh.yaml", tmp_path / "mesh.yaml")
+    bad = tmp_path / "bad" / "mesh.yaml"
+    bad.parent.mkdir()
+    shutil.copy(ROOT / "tests" / "data" / "invalid" / "unknown-role.yaml", bad)
+    entry = shlex.split(_hook()["entry"])
+    # meshctl validate: one path per run, as the hook calls it
+    assert {"path"} <= {p.name for p in _resolve(["validate"]).params}
+    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"}
+
+    def run(*files: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*entry, *files], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+        )
+
+    ok = run("mesh.yaml", "mesh.d/00-mesh.yaml", "mesh.d/sales.yaml")
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.count("mesh.yaml: valid") == 1 and ok.stdout.count("mesh.d: valid") == 1
+    failed = run("bad/mesh.yaml", "mesh.yaml")
+    assert failed.returncode == 1
+    assert "bad/mesh.yaml:" in failed.stderr and "mesh.yaml: valid" in failed.stdout
