@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from meshctl import __version__
-from meshctl.applier import DEFAULT_MAX_REVOKES, ApplyResult
+from meshctl.applier import DEFAULT_MAX_REVOKES, ApplyResult, check_guards
 from meshctl.engine import Engine
 from meshctl.errors import LockError, MeshctlError, PlanError, ValidationError
 from meshctl.plan import Plan
@@ -162,6 +162,8 @@ def apply(
     engine.validate()  # an invalid file never reaches AWS
     with engine.locked("apply"):
         if saved is not None:
+            # Guards first: a plan they refuse must stay usable with --allow-mass-revoke.
+            check_guards(saved, max_revokes=max_revokes, allow_mass_revoke=allow_mass_revoke)
             engine.check_saved_plan(saved)
             the_plan = saved
         else:

@@ -7,6 +7,7 @@ role) are values, not errors.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -59,7 +60,7 @@ class AccountApi:
         AWS answers with one of ``ok_codes`` (an "already done" answer)."""
         client = self.client(service)
         try:
-            answer: dict[str, Any] = getattr(client, method)(**kwargs)
+            answer: dict[str, Any] = _retry_concurrent(getattr(client, method), method, kwargs)
             return answer
         except ClientError as exc:
             code = error_code(exc)
@@ -97,6 +98,23 @@ class AccountApi:
             if not token or token in seen:
                 return
             seen.append(token)
+
+
+CONCURRENT = "ConcurrentModificationException"  # Lake Formation: another writer was first
+CONCURRENT_ATTEMPTS = 5
+
+
+def _retry_concurrent(call: Any, method: str, kwargs: dict[str, Any]) -> Any:
+    """``call(**kwargs)``, repeated on ConcurrentModificationException: nothing was changed, so
+    repeating is safe (DESIGN.md §6) and botocore does not. Batch calls retry it per entry."""
+    for attempt in range(1, CONCURRENT_ATTEMPTS):
+        try:
+            return call(**kwargs)
+        except ClientError as exc:
+            if error_code(exc) != CONCURRENT or "batch" in method:
+                raise
+            time.sleep(0.2 * 2**attempt)
+    return call(**kwargs)
 
 
 def _operation(client: Any, method: str) -> str:

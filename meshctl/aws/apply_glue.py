@@ -9,6 +9,7 @@ are set.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from meshctl.aws.context import ApplyContext, ChangeFailed
@@ -46,22 +47,23 @@ def ensure_database(ctx: ApplyContext, wanted: Database, *, managed: bool) -> No
     current: Mapping[str, Any] = (existing or {}).get("Database", {})
     database_input = _database_input(wanted, current.get("Parameters") or {}, managed=managed)
     if existing is None:
-        created = ctx.api.call(
-            "glue", "create_database", ok_codes=_EXISTS, DatabaseInput=database_input
-        )
-        if created is not None:
-            _set_lf_tags(ctx, wanted, previous=())
-            return
-        current = ctx.api.require("glue", "get_database", Name=wanted.name)["Database"]
+        # Created without the LF-tags marker, which is written (below) only once the tags are
+        # attached: a crash or failed tagging in between leaves a database seen as untagged.
+        untagged = _database_input(replace(wanted, tags=()), {}, managed=managed)
+        created = ctx.api.call("glue", "create_database", ok_codes=_EXISTS, DatabaseInput=untagged)
+        if created is None:
+            current = ctx.api.require("glue", "get_database", Name=wanted.name)["Database"]
+        else:
+            current = untagged
         database_input = _database_input(wanted, current.get("Parameters") or {}, managed=managed)
     live = database_from_api(ctx.account_id, current)
+    if live.tags != wanted.tags:
+        _set_lf_tags(ctx, wanted, previous=live.tags)
     if _database_differs(current, database_input):
         update = dict(database_input)
         if "TargetDatabase" not in update:
             update.pop("CreateTableDefaultPermissions", None)  # only meaningful on create
         ctx.api.require("glue", "update_database", Name=wanted.name, DatabaseInput=update)
-    if live.tags != wanted.tags:
-        _set_lf_tags(ctx, wanted, previous=live.tags)
 
 
 def _database_input(
@@ -213,15 +215,12 @@ _ACCEPTED = frozenset({"ResourceShareInvitationAlreadyAcceptedException"})
 
 
 def resource_link(ctx: ApplyContext, change: Change) -> None:
-    """Accept the mesh account's pending RAM invitations, then create the link database."""
+    """Create the link database (the executor first accepts the account's RAM invitations)."""
     if change.action is Action.DELETE:
         old = from_json(Database, change.before)
         ctx.api.call("glue", "delete_database", absent=True, Name=old.name)
         return
-    link = from_json(Database, change.after)
-    sender = link.target_account_id or ctx.mesh_account_id
-    accept_invitations(ctx, sender)
-    ensure_database(ctx, link, managed=True)
+    ensure_database(ctx, from_json(Database, change.after), managed=True)
 
 
 def accept_invitations(ctx: ApplyContext, sender: str) -> int:

@@ -34,14 +34,32 @@ _serialize = TypeSerializer().serialize
 
 def subscription(ctx: ApplyContext, change: Change, *, table: str) -> None:
     if change.action is Action.CREATE:
-        _create(ctx, table, from_json(SubscriptionRecord, change.after))
+        _create(ctx, table, _granted(ctx, from_json(SubscriptionRecord, change.after)))
         return
     before = from_json(SubscriptionRecord, change.before)
     if change.action is Action.DELETE:
         after = _archived(ctx, before, change)
     else:
         after = from_json(SubscriptionRecord, change.after)
-    _update(ctx, table, before, after)
+    _update(ctx, table, before, _granted(ctx, after))
+
+
+def _granted(ctx: ApplyContext, record: SubscriptionRecord) -> SubscriptionRecord:
+    """``GrantedTableARNs`` as the library writes them: the mesh tables an Active record grants."""
+    region = ctx.api.sessions.region
+    arn = f"arn:aws:glue:{region}:{ctx.mesh_account_id}:table/{record.database}/"
+    active = record.status is RecordStatus.ACTIVE
+    shares = {
+        name: ctx.ram_shares[key]
+        for name, key in [(record.database, (record.subscriber, record.database, ""))]
+        + [(t, (record.subscriber, record.database, t)) for t in record.tables]
+        if active and key in ctx.ram_shares
+    }
+    return replace(
+        record,
+        granted_table_arns=tuple(arn + t for t in record.tables if active),
+        ram_shares=tuple(sorted(shares.items())),
+    )
 
 
 def _archived(ctx: ApplyContext, before: SubscriptionRecord, change: Change) -> SubscriptionRecord:
@@ -96,7 +114,11 @@ def _update(
             sets.append(f"{name(attr)} = {value(attr, v)}")
     removes = [name(a) for a in OPTIONAL_ATTRIBUTES if a not in item]
     if before.managed:
-        condition = f"{name('Version')} = {value('expected', before.version)}"
+        # Status too: the helper library still writes these items and never bumps Version.
+        condition = (
+            f"{name('Version')} = {value('expected', before.version)} AND "
+            f"{name('Status')} = {value('before_status', before.status.value)}"
+        )
     else:
         condition = (
             f"attribute_not_exists({name('Version')}) AND "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from meshctl.aws.api import AccountApi
@@ -23,6 +23,8 @@ class ApplyContext:
     commit: str | None
     clock: Callable[[], datetime]
     sleep: Callable[[float], None]
+    # (principal, database, table or "") → RAM share ARN, read once for a step of records.
+    ram_shares: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
     @property
     def account_id(self) -> str:

@@ -23,6 +23,7 @@ from meshctl.aws.api import AccountApi
 from meshctl.aws.apply_grants import grants
 from meshctl.aws.context import ApplyContext, ChangeFailed
 from meshctl.aws.errors import is_fatal
+from meshctl.aws.read_lakeformation import read_share_arns
 from meshctl.aws.sessions import AccountSessions
 from meshctl.errors import AwsError
 from meshctl.model import DEFAULT_SUBSCRIPTIONS_TABLE, MeshSpec
@@ -103,6 +104,21 @@ class Executor:
                 Outcome.failed(c.address, str(exc)) if c in work else Outcome.done(c.address)
                 for c in changes
             ]
+        if first.kind is Kind.RESOURCE_LINK and first.action is not Action.DELETE and work:
+            # The account's invitations once for all its links: per link (on parallel workers)
+            # the same invitation was listed and accepted up to ``workers`` times.
+            try:
+                apply_glue.accept_invitations(ctx, ctx.mesh_account_id)
+            except AwsError as exc:
+                results.update((c.address, Outcome.failed(c.address, str(exc))) for c in work)
+                work = []
+        if first.kind is Kind.SUBSCRIPTION and first.action is not Action.DELETE and work:
+            # RamShares of Active records: one paginated read for the step, not one per record.
+            try:
+                ctx.ram_shares.update(read_share_arns(ctx.api))
+            except AwsError as exc:
+                results.update((c.address, Outcome.failed(c.address, str(exc))) for c in work)
+                work = []
         if first.kind is Kind.GRANT and work:
             try:
                 results.update((o.address, o) for o in grants(ctx, work))

@@ -91,6 +91,8 @@ class LockTable:
             held = self.current()
             if held is None:  # released between our put and our read: try once more
                 return self.acquire(holder, operation, ttl_seconds)
+            if held.lock_id == info.lock_id:  # our put went through; its answer was lost
+                return info
             raise LockError(
                 f"another apply holds the lock: {held.holder} ({held.operation}) since "
                 f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(held.acquired_at))}, "
@@ -124,6 +126,8 @@ class LockTable:
                 ExpressionAttributeValues={":t": {"S": lock_id}},
             )
         except ClientError as exc:
+            if _code(exc) == "ResourceNotFoundException":
+                return False  # no lock table yet: no apply ever held a lock
             if _code(exc) != "ConditionalCheckFailedException":
                 raise
             return False

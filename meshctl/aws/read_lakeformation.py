@@ -27,6 +27,25 @@ def read_grants(api: AccountApi) -> tuple[Grant, ...]:
     return canonical_grants(entries, api.account_id)
 
 
+def read_share_arns(api: AccountApi) -> dict[tuple[str, str, str], str]:
+    """(principal, database, table or "") → the RAM share carrying that cross-account grant, from
+    ``AdditionalDetails.ResourceShare`` of every grant (pages of 1,000, not one call a record)."""
+    shares: dict[tuple[str, str, str], str] = {}
+    for page in api.pages(
+        "lakeformation", "list_permissions", CatalogId=api.account_id, MaxResults=PERMISSIONS_PAGE
+    ):
+        for entry in page.get("PrincipalResourcePermissions", []):
+            arns = entry.get("AdditionalDetails", {}).get("ResourceShare") or []
+            resource = entry.get("Resource", {})
+            table = resource.get("Table") or resource.get("TableWithColumns") or {}
+            database = table.get("DatabaseName") or resource.get("Database", {}).get("Name")
+            if not arns or not database:
+                continue
+            principal = entry.get("Principal", {}).get("DataLakePrincipalIdentifier", "")
+            shares[(str(principal), str(database), str(table.get("Name", "")))] = str(arns[0])
+    return shares
+
+
 def read_settings(api: AccountApi) -> LakeSettings:
     answer = api.require("lakeformation", "get_data_lake_settings", CatalogId=api.account_id)
     settings: dict[str, Any] = answer.get("DataLakeSettings", {})

@@ -157,8 +157,8 @@ def _read_member(api: AccountApi, spec: MeshSpec, account: Account) -> _Fragment
         db = database_from_api(api.account_id, raw)
         if db.target_account_id == mesh_id or (db.managed_by_meshctl and db.target_account_id):
             found.databases.append(db)
-    if account.is_consumer:
-        found.accepted_shares, found.pending_invitations = _read_invitations(api, mesh_id)
+    # Producers receive the mesh's RAM invitations too (for their grants on the mesh database).
+    found.accepted_shares, found.pending_invitations = _read_invitations(api, mesh_id)
     found.roles = read_roles(api, names=MEMBER_ROLE_NAMES)
     return found
 

@@ -31,7 +31,7 @@ from meshctl.observed import (
     ResourceType,
     SubscriptionRecord,
 )
-from meshctl.plan import Kind
+from meshctl.plan import Action, Kind
 
 EXPIRY_WARNING_DAYS = 14
 CONSUMER_DATABASE_PERMISSIONS = frozenset({"DESCRIBE"})
@@ -287,7 +287,15 @@ def _record_reason(live: SubscriptionRecord, after: SubscriptionRecord) -> str:
 
 
 def plan_links(seen: Seen, desired: Desired, changes: ChangeSet) -> None:
-    """Consumer resource links of approved subscriptions (unwanted ones: see catalog.py)."""
+    """Consumer resource links of approved subscriptions (unwanted ones: see catalog.py), and the
+    acceptance of the RAM invitations that this plan's new grants send (consumers and producers).
+    """
+    # A grant created by this plan sends a RAM invitation the grantee must accept after it.
+    granted = {
+        (e.after.principal, e.after.resource.database)
+        for e in changes.entries.values()
+        if e.kind is Kind.GRANT and e.action is Action.CREATE
+    }
     for address, want in desired.links.items():
         live = seen.databases.get(want.address)
         pending = seen.pending.get(want.account_id, ())
@@ -308,13 +316,33 @@ def plan_links(seen: Seen, desired: Desired, changes: ChangeSet) -> None:
                 want,
                 "resource link differs: " + ", ".join(diff_fields(live, want)),
             )
-        elif pending:
-            n = len(pending)
+        elif pending or (want.account_id, want.target_database) in granted:
+            changes.update(
+                Kind.RESOURCE_LINK, address, want.account_id, live, want, _accept(pending)
+            )
+    # The producer side: its grants on its mesh database send RAM invitations too. The producer
+    # link itself is a DATABASE change (before the grants); accepting comes after them.
+    for want in desired.databases.values():
+        if not want.target_account_id or want.account_id == desired.mesh_account_id:
+            continue
+        key = (want.account_id, want.target_database)
+        address = link_address(*key)
+        if address in changes.entries:
+            continue
+        if key in granted or seen.pending.get(want.account_id):
+            live = seen.databases.get(want.address) or want
             changes.update(
                 Kind.RESOURCE_LINK,
                 address,
                 want.account_id,
                 live,
                 want,
-                f"accept {n} pending RAM invitation{'s' if n != 1 else ''} from the mesh account",
+                _accept(seen.pending.get(want.account_id, ())),
             )
+
+
+def _accept(pending: Iterable[object]) -> str:
+    n = len(tuple(pending))
+    if not n:
+        return "accept the RAM invitations of the new grants"
+    return f"accept {n} pending RAM invitation{'s' if n != 1 else ''} from the mesh account"

@@ -400,7 +400,7 @@ def test_plan_round_trips_through_its_json_file() -> None:
     plan = plan_of(spec, state.freeze(), today)
     assert Plan.from_json(json.loads(plan.dumps())) == plan
     assert dict(plan.context) == {"prune": "false", "today": "2026-03-01"}
-    assert plan.summary == {"create": 24, "update": 1, "delete": 0}
+    assert plan.summary == {"create": 24, "update": 2, "delete": 0}
 
 
 def test_desired_roles_carry_the_policy_documents() -> None:

@@ -1,0 +1,580 @@
+"""Apply against the sandbox: converging from empty, and every subscription status transition.
+
+Each test starts from examples/mesh.yaml applied to a seeded, empty sandbox, edits the mesh file
+the way a user would, applies through the engine (injected clock), and then checks what a user
+would look at: the live subscription item, the Lake Formation grants (ListPermissions), the
+consumer's resource link and RAM invitations — and that a second plan is empty.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from boto3.dynamodb.types import TypeDeserializer
+
+from meshctl.applier import ApplyResult, Status
+from meshctl.codec import sha256_of
+from meshctl.engine import Engine
+from meshctl.ids import subscription_id
+from meshctl.plan import Action, Kind, Plan
+from meshctl.sandbox.seed import seed_producers
+from meshctl.sandbox.testing import InProcessSandbox
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "examples" / "mesh.yaml"
+
+MESH = "555555555555"
+SALES = "111111111111"
+LOGISTICS = "222222222222"
+FINANCE = "333333333333"
+MARKETING = "999999999999"
+SALES_DB = f"sales-{SALES}"
+LOGISTICS_DB = f"logistics-{LOGISTICS}"
+TABLE = "AwsDataMeshSubscriptions"
+REGION = "us-east-1"
+NOW = datetime(2026, 5, 1, 9, 30, tzinfo=UTC)
+
+GrantKey = tuple[str, str, str]  # (principal, database, table or "" for the database itself)
+Grants = dict[GrantKey, tuple[frozenset[str], frozenset[str]]]
+
+
+# --- the mesh file, edited as a user would ---------------------------------------------------
+
+
+class MeshFile:
+    """examples/mesh.yaml as data; every edit rewrites the file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.data: dict[str, Any] = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+        self.save()
+
+    def save(self) -> None:
+        self.path.write_text(yaml.safe_dump(self.data, sort_keys=False), encoding="utf-8")
+
+    def subscription(self, consumer: str, product: str) -> dict[str, Any]:
+        subs = self.data["subscriptions"]
+        return next(s for s in subs if (s["consumer"], s["product"]) == (consumer, product))
+
+    def edit(self, consumer: str, product: str, **fields: Any) -> None:
+        """Set fields of one subscription; a None value removes the field."""
+        sub = self.subscription(consumer, product)
+        for key, value in fields.items():
+            if value is None:
+                sub.pop(key, None)
+            else:
+                sub[key] = value
+        self.save()
+
+    def remove(self, consumer: str, product: str) -> None:
+        self.data["subscriptions"].remove(self.subscription(consumer, product))
+        self.save()
+
+    def remove_product(self, product: str) -> None:
+        """The product and the subscriptions to it (the file would not validate otherwise)."""
+        del self.data["products"][product]
+        self.data["subscriptions"] = [
+            s for s in self.data["subscriptions"] if s["product"] != product
+        ]
+        self.save()
+
+
+@dataclass
+class Applied:
+    plan: Plan
+    result: ApplyResult
+    engine: Engine
+
+    def statuses(self) -> dict[str, Status]:
+        return {r.change.address: r.status for r in self.result.results}
+
+
+@dataclass
+class Mesh:
+    sandbox: InProcessSandbox
+    file: MeshFile
+
+    def engine(self, now: datetime = NOW) -> Engine:
+        return Engine(self.file.path, clock=lambda: now)
+
+    def plan(self, now: datetime = NOW) -> Plan:
+        return self.engine(now).plan()
+
+    def apply(
+        self,
+        now: datetime = NOW,
+        *,
+        before_execute: Callable[[Engine], None] | None = None,
+    ) -> Applied:
+        """What `meshctl apply --auto-approve` does: lock, plan, execute."""
+        engine = self.engine(now)
+        with engine.locked("apply"):
+            plan = engine.plan()
+            if before_execute is not None:
+                before_execute(engine)
+            result = engine.execute(plan, max_revokes=100, allow_mass_revoke=False)
+        return Applied(plan, result, engine)
+
+    def apply_ok(self, now: datetime = NOW) -> Applied:
+        applied = self.apply(now)
+        failed = [(r.change.address, r.error) for r in applied.result.results if r.error]
+        assert applied.result.ok, failed
+        assert not self.plan(now).has_changes, "plan after apply must be empty"
+        return applied
+
+
+@pytest.fixture
+def mesh(sandbox: InProcessSandbox, tmp_path: Path) -> Mesh:
+    """examples/mesh.yaml in a temporary file, with the producers' source tables seeded."""
+    file = MeshFile(tmp_path / "mesh.yaml")
+    seed_producers(Engine(file.path).spec, sandbox.session)
+    return Mesh(sandbox, file)
+
+
+@pytest.fixture
+def applied(mesh: Mesh) -> Mesh:
+    """The same, with the example mesh applied once."""
+    mesh.apply_ok()
+    return mesh
+
+
+# --- what a user looks at ------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value)
+    if isinstance(value, set):
+        return sorted(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def record(sandbox: InProcessSandbox, consumer_id: str, product: str) -> dict[str, Any]:
+    """The live subscription item (plain values); {} when there is none."""
+    ddb = sandbox.session(MESH).client("dynamodb")
+    key = {"SubscriptionId": {"S": subscription_id(consumer_id, product)}}
+    item = ddb.get_item(TableName=TABLE, Key=key, ConsistentRead=True).get("Item") or {}
+    deserialize = TypeDeserializer().deserialize
+    return {k: _plain(deserialize(v)) for k, v in item.items()}
+
+
+def _permission_pages(sandbox: InProcessSandbox) -> Iterator[dict[str, Any]]:
+    lf = sandbox.session(MESH).client("lakeformation")
+    token = None
+    while True:
+        page = lf.list_permissions(CatalogId=MESH, **({"NextToken": token} if token else {}))
+        yield from page["PrincipalResourcePermissions"]
+        token = page.get("NextToken")
+        if not token:
+            return
+
+
+def _grant_key(entry: dict[str, Any]) -> GrantKey | None:
+    principal = entry["Principal"]["DataLakePrincipalIdentifier"]
+    resource = entry["Resource"]
+    if "Database" in resource:
+        return principal, resource["Database"]["Name"], ""
+    table = resource.get("Table") or resource.get("TableWithColumns")
+    if table is not None:
+        return principal, table["DatabaseName"], table.get("Name", "*")
+    return None  # catalog and data location grants: not a subscription's
+
+
+def live_grants(sandbox: InProcessSandbox, principal: str | None = None) -> Grants:
+    """Raw Lake Formation grants of the mesh catalog, from ListPermissions (every page)."""
+    out: Grants = {}
+    for entry in _permission_pages(sandbox):
+        key = _grant_key(entry)
+        if key is None or (principal is not None and key[0] != principal):
+            continue
+        out[key] = (
+            frozenset(entry.get("Permissions", ())),
+            frozenset(entry.get("PermissionsWithGrantOption", ())),
+        )
+    return out
+
+
+def share_arns(sandbox: InProcessSandbox, principal: str, database: str) -> set[str]:
+    """RAM shares carrying the grants to ``principal`` on ``database`` and its tables."""
+    out: set[str] = set()
+    for entry in _permission_pages(sandbox):
+        key = _grant_key(entry)
+        if key is not None and key[:2] == (principal, database):
+            out.update(entry.get("AdditionalDetails", {}).get("ResourceShare", ()))
+    return out
+
+
+def invitations(sandbox: InProcessSandbox, account_id: str) -> dict[str, str]:
+    """The account's RAM invitations from the mesh account: share ARN -> status."""
+    ram = sandbox.session(account_id).client("ram")
+    found = ram.get_resource_share_invitations()["resourceShareInvitations"]
+    return {i["resourceShareArn"]: i["status"] for i in found if i["senderAccountId"] == MESH}
+
+
+def glue_database(sandbox: InProcessSandbox, account_id: str, name: str) -> dict[str, Any] | None:
+    glue = sandbox.session(account_id).client("glue")
+    try:
+        database: dict[str, Any] = glue.get_database(Name=name)["Database"]
+        return database
+    except glue.exceptions.EntityNotFoundException:
+        return None
+
+
+def table_arn(database: str, table: str) -> str:
+    return f"arn:aws:glue:{REGION}:{MESH}:table/{database}/{table}"
+
+
+def subscription_grants(sandbox: InProcessSandbox, consumer: str, database: str) -> Grants:
+    return {k: v for k, v in live_grants(sandbox, consumer).items() if k[1] == database}
+
+
+# --- converging from empty -----------------------------------------------------------------------
+
+
+def test_apply_from_empty_converges_and_a_second_apply_writes_nothing(mesh: Mesh) -> None:
+    first = mesh.apply()
+    assert first.result.ok
+    assert first.result.count(Status.DONE) == len(first.plan.effective_changes) > 50
+    # The declared end state, as a user would check it.
+    assert record(mesh.sandbox, MARKETING, "sales.orders")["Status"] == "Active"
+    assert record(mesh.sandbox, FINANCE, "logistics.shipments")["Status"] == "Pending"
+    assert record(mesh.sandbox, MARKETING, "finance.invoices")["Status"] == "Denied"
+    assert live_grants(mesh.sandbox, MARKETING) == {
+        (MARKETING, SALES_DB, ""): (frozenset({"DESCRIBE"}), frozenset()),
+        (MARKETING, SALES_DB, "orders"): (frozenset({"DESCRIBE", "SELECT"}), frozenset()),
+    }
+
+    # The idempotency test: the plan right after apply is empty...
+    before = sha256_of(mesh.engine().observe())
+    again = mesh.apply()
+    assert not again.plan.has_changes
+    assert again.result.results == ()
+    # ...and applying again writes nothing to the mesh: the only writes of the whole run are
+    # the lock's own put and delete in the Locks table.
+    stats = again.engine.sessions.stats
+    writes = {(k.service, k.operation): n for k, (n, _) in stats.snapshot().items() if k.is_write}
+    assert writes == {("dynamodb", "PutItem"): 1, ("dynamodb", "DeleteItem"): 1}
+    assert sha256_of(mesh.engine().observe()) == before
+
+    # Executing the (empty) plan itself makes zero write calls.
+    engine = mesh.engine()
+    plan = engine.plan()
+    engine.sessions.stats.reset()
+    assert engine.execute(plan, max_revokes=25, allow_mass_revoke=False).results == ()
+    assert engine.sessions.stats.writes == 0
+
+
+# --- status transitions --------------------------------------------------------------------------
+
+
+def test_pending_to_approved_grants_access_and_completes_the_consumer_side(applied: Mesh) -> None:
+    sandbox = applied.sandbox
+    assert record(sandbox, MARKETING, "logistics.shipments")["Status"] == "Pending"
+    assert subscription_grants(sandbox, MARKETING, LOGISTICS_DB) == {}
+
+    applied.file.edit(
+        "marketing",
+        "logistics.shipments",
+        status="approved",
+        approved_by="logistics-data@example.com",
+    )
+    run = applied.apply_ok()
+
+    item = record(sandbox, MARKETING, "logistics.shipments")
+    assert item["Status"] == "Active"
+    assert item["PermittedGrants"] == ["SELECT"]
+    assert item["GrantableGrants"] == []
+    assert item["ImportedToConsumer"] is True
+    assert item["ApprovedBy"] == "logistics-data@example.com"
+    assert item["Version"] == 2 and item["LastPlanId"] == run.plan.plan_id
+    # Lake Formation: DESCRIBE on the mesh database, SELECT on the one subscribed table.
+    assert subscription_grants(sandbox, MARKETING, LOGISTICS_DB) == {
+        (MARKETING, LOGISTICS_DB, ""): (frozenset({"DESCRIBE"}), frozenset()),
+        (MARKETING, LOGISTICS_DB, "shipments"): (frozenset({"SELECT"}), frozenset()),
+    }
+    # Consumer side: the resource link database, and the RAM invitations of those grants accepted.
+    link = glue_database(sandbox, MARKETING, LOGISTICS_DB)
+    assert link is not None
+    assert link["TargetDatabase"] == {"CatalogId": MESH, "DatabaseName": LOGISTICS_DB}
+    shares = share_arns(sandbox, MARKETING, LOGISTICS_DB)
+    assert shares, "a cross-account grant travels in a RAM share"
+    received = invitations(sandbox, MARKETING)
+    assert {received[arn] for arn in shares} == {"ACCEPTED"}
+    assert "PENDING" not in received.values()
+
+
+def test_widening_a_subscription_accepts_the_new_invitation_in_the_same_apply(
+    applied: Mesh,
+) -> None:
+    sandbox = applied.sandbox
+    applied.file.edit("marketing", "sales.orders", tables=["orders", "order_lines"])
+    run = applied.apply()
+    assert run.result.ok
+    assert (MARKETING, SALES_DB, "order_lines") in subscription_grants(sandbox, MARKETING, SALES_DB)
+    assert "PENDING" not in invitations(sandbox, MARKETING).values()
+    assert not applied.plan().has_changes
+
+
+def test_a_producer_accepts_the_ram_invitations_of_its_product(applied: Mesh) -> None:
+    """The helper library's create-data-product: the producer accepts the mesh's RAM invitations
+    so its resource link to the mesh database resolves."""
+    shares = share_arns(applied.sandbox, SALES, SALES_DB)
+    assert shares, "the producer's grants on its mesh database travel in RAM shares"
+    received = invitations(applied.sandbox, SALES)
+    assert {received[arn] for arn in shares} == {"ACCEPTED"}
+
+
+def test_a_grant_narrowed_by_hand_is_restored(applied: Mesh) -> None:
+    """The drift of `make demo`: SELECT revoked by hand shows in plan and apply restores it."""
+    sandbox = applied.sandbox
+    sandbox.session(MESH).client("lakeformation").revoke_permissions(
+        Principal={"DataLakePrincipalIdentifier": MARKETING},
+        Resource={"Table": {"CatalogId": MESH, "DatabaseName": SALES_DB, "Name": "orders"}},
+        Permissions=["SELECT"],
+    )
+    plan = applied.plan()
+    assert [(c.address, c.action) for c in plan.effective_changes] == [
+        (f"grant.{MARKETING}/table:{MESH}:{SALES_DB}.orders", Action.UPDATE)
+    ]
+    applied.apply_ok()
+    assert subscription_grants(sandbox, MARKETING, SALES_DB)[(MARKETING, SALES_DB, "orders")] == (
+        frozenset({"DESCRIBE", "SELECT"}),
+        frozenset(),
+    )
+
+
+def test_active_record_lists_the_granted_table_arns(applied: Mesh) -> None:
+    """GrantedTableARNs: the ARN of each mesh table granted, as the helper library records it."""
+    item = record(applied.sandbox, LOGISTICS, "sales.orders")
+    assert item["Status"] == "Active"
+    assert item["GrantedTableARNs"] == [
+        table_arn(SALES_DB, "order_lines"),
+        table_arn(SALES_DB, "orders"),
+    ]
+    # Narrowed to one table: the record follows.
+    applied.file.edit("logistics", "sales.orders", tables=["orders"])
+    applied.apply_ok()
+    item = record(applied.sandbox, LOGISTICS, "sales.orders")
+    assert item["GrantedTableARNs"] == [table_arn(SALES_DB, "orders")]
+
+
+def test_active_record_lists_the_ram_shares_of_its_grants(applied: Mesh) -> None:
+    item = record(applied.sandbox, MARKETING, "sales.orders")
+    recorded = {share["arn"] for share in item.get("RamShares", {}).values()}
+    assert recorded == share_arns(applied.sandbox, MARKETING, SALES_DB)
+
+
+@pytest.mark.parametrize("status", ["denied", "pending"])
+def test_withdrawn_approval_revokes_access_then_writes_the_status(
+    applied: Mesh, status: str
+) -> None:
+    """The planner's answer to approved -> denied (or back to pending): revoke every grant of
+    the subscription, drop the consumer's resource link, then write the status — after the
+    revokes, never before."""
+    sandbox = applied.sandbox
+    assert subscription_grants(sandbox, MARKETING, SALES_DB)
+
+    applied.file.edit("marketing", "sales.orders", status=status, approved_by=None)
+    run = applied.apply_ok()
+
+    changes = run.plan.effective_changes
+    revokes = [i for i, c in enumerate(changes) if c.kind is Kind.GRANT]
+    record_at = next(i for i, c in enumerate(changes) if c.kind is Kind.SUBSCRIPTION)
+    assert revokes and all(changes[i].action is Action.DELETE for i in revokes)
+    assert max(revokes) < record_at
+    item = record(sandbox, MARKETING, "sales.orders")
+    assert item["Status"] == status.capitalize()
+    assert item["PermittedGrants"] == [] and item["ImportedToConsumer"] is False
+    assert item["RequestedGrants"] == ["DESCRIBE", "SELECT"]  # the request stays on record
+    assert subscription_grants(sandbox, MARKETING, SALES_DB) == {}
+    assert glue_database(sandbox, MARKETING, SALES_DB) is None
+    # Other consumers of the same product keep their access.
+    assert subscription_grants(sandbox, LOGISTICS, SALES_DB)
+
+
+def test_pending_to_denied_writes_only_the_record(applied: Mesh) -> None:
+    applied.file.edit("finance", "logistics.shipments", status="denied")
+    run = applied.apply_ok()
+
+    assert [c.address for c in run.plan.effective_changes] == [
+        "subscription.finance/logistics.shipments"
+    ]
+    stats = run.engine.sessions.stats
+    assert stats.calls(service="lakeformation", operation="BatchGrantPermissions") == 0
+    assert stats.calls(service="lakeformation", operation="BatchRevokePermissions") == 0
+    item = record(applied.sandbox, FINANCE, "logistics.shipments")
+    assert item["Status"] == "Denied" and item["Version"] == 2
+    assert subscription_grants(applied.sandbox, FINANCE, LOGISTICS_DB) == {}
+
+
+def test_changed_permissions_grant_the_new_before_revoking_the_dropped(applied: Mesh) -> None:
+    sandbox = applied.sandbox
+    applied.file.edit("logistics", "sales.orders", permissions=["SELECT", "ALTER"])
+    calls: list[tuple[str, str, dict[str, Any]]] = []
+
+    def record_calls(engine: Engine) -> None:
+        """Record, in order, every call of the mesh account's Lake Formation and DynamoDB
+        clients (the apply's own clients) through botocore's event system."""
+
+        def hook(model: Any, params: dict[str, Any], **_: Any) -> None:
+            calls.append((model.service_model.service_name, model.name, params))
+
+        for service in ("lakeformation", "dynamodb"):
+            client = engine.sessions.client(MESH, service)
+            client.meta.events.register(f"before-call.{service}", hook)
+
+    run = applied.apply(before_execute=record_calls)
+    assert run.result.ok
+    assert not applied.plan().has_changes
+
+    ops = [(service, op) for service, op, _ in calls]
+    grant_at = ops.index(("lakeformation", "BatchGrantPermissions"))
+    revoke_at = ops.index(("lakeformation", "BatchRevokePermissions"))
+    record_at = ops.index(("dynamodb", "UpdateItem"))
+    # Access never drops in between: ALTER granted first, DESCRIBE revoked after, the record
+    # written once the grants match it.
+    assert grant_at < revoke_at < record_at
+    granted = _entries(calls[grant_at][2])
+    revoked = _entries(calls[revoke_at][2])
+    assert granted == {
+        (LOGISTICS, "order_lines", ("ALTER",)),
+        (LOGISTICS, "orders", ("ALTER",)),
+    }
+    assert revoked == {
+        (LOGISTICS, "order_lines", ("DESCRIBE",)),
+        (LOGISTICS, "orders", ("DESCRIBE",)),
+    }
+    assert subscription_grants(sandbox, LOGISTICS, SALES_DB) == {
+        (LOGISTICS, SALES_DB, ""): (frozenset({"DESCRIBE"}), frozenset()),
+        (LOGISTICS, SALES_DB, "order_lines"): (frozenset({"ALTER", "SELECT"}), frozenset()),
+        (LOGISTICS, SALES_DB, "orders"): (frozenset({"ALTER", "SELECT"}), frozenset()),
+    }
+    item = record(sandbox, LOGISTICS, "sales.orders")
+    assert item["PermittedGrants"] == ["ALTER", "SELECT"]
+    assert item["RequestedGrants"] == ["ALTER", "SELECT"]
+    assert item["Status"] == "Active"
+
+
+def _entries(params: dict[str, Any]) -> set[tuple[str, str, tuple[str, ...]]]:
+    """(principal, table, permissions) of a batch call's serialized request body."""
+    body = json.loads(params["body"])
+    return {
+        (
+            e["Principal"]["DataLakePrincipalIdentifier"],
+            e["Resource"]["Table"]["Name"],
+            tuple(sorted(e["Permissions"])),
+        )
+        for e in body["Entries"]
+    }
+
+
+def test_subscription_removed_from_the_file_is_archived_never_deleted(applied: Mesh) -> None:
+    sandbox = applied.sandbox
+    applied.file.remove("logistics", "sales.orders")
+    run = applied.apply_ok()
+
+    item = record(sandbox, LOGISTICS, "sales.orders")
+    assert item, "the record stays in the table"
+    assert item["Status"] == "Deleted"
+    assert any("removed from mesh.yaml" in note for note in item["Notes"])
+    assert item["LastPlanId"] == run.plan.plan_id and item["Version"] == 2
+    assert subscription_grants(sandbox, LOGISTICS, SALES_DB) == {}
+    assert glue_database(sandbox, LOGISTICS, SALES_DB) is None
+    # Nothing else moved: the other subscriptions to the product keep their grants.
+    assert subscription_grants(sandbox, MARKETING, SALES_DB)
+    # An archived record is history, not an orphan: the next plans leave it alone.
+    assert not applied.plan().has_changes
+
+
+def test_expired_subscription_is_revoked_and_archived_on_its_date(applied: Mesh) -> None:
+    sandbox = applied.sandbox
+    assert applied.file.subscription("finance", "sales.orders")["expires"] == date(2027, 12, 31)
+
+    day_before = datetime(2027, 12, 30, 23, 59, tzinfo=UTC)
+    plan = applied.plan(day_before)
+    assert not plan.has_changes
+    assert any("expires on 2027-12-31 (in 1 day)" in w for w in plan.warnings)
+
+    on_the_day = datetime(2027, 12, 31, 0, 1, tzinfo=UTC)
+    run = applied.apply_ok(on_the_day)
+    assert {c.reason for c in run.plan.effective_changes if c.kind is not Kind.RESOURCE_LINK} == {
+        "expired on 2027-12-31"
+    }
+    item = record(sandbox, FINANCE, "sales.orders")
+    assert item["Status"] == "Deleted"
+    assert any("expired on 2027-12-31" in note for note in item["Notes"])
+    assert item["UpdatedDate"].startswith("2027-12-31")  # written with the injected clock
+    assert subscription_grants(sandbox, FINANCE, SALES_DB) == {}
+    assert glue_database(sandbox, FINANCE, SALES_DB) is None
+    # Another consumer of the same product is not touched.
+    assert record(sandbox, MARKETING, "sales.orders")["Status"] == "Active"
+
+
+def test_removed_product_archives_its_subscriptions_first_in_the_same_plan(applied: Mesh) -> None:
+    sandbox = applied.sandbox
+    applied.file.edit(
+        "marketing",
+        "logistics.shipments",
+        status="approved",
+        approved_by="logistics-data@example.com",
+    )
+    applied.apply_ok()
+    assert subscription_grants(sandbox, MARKETING, LOGISTICS_DB)
+
+    applied.file.remove_product("logistics.shipments")
+    run = applied.apply_ok()
+
+    changes = list(run.plan.effective_changes)
+    archives = [i for i, c in enumerate(changes) if c.kind is Kind.SUBSCRIPTION]
+    catalog = [i for i, c in enumerate(changes) if c.kind in (Kind.TABLE, Kind.DATABASE)]
+    assert {changes[i].address for i in archives} == {
+        "subscription.finance/logistics.shipments",
+        "subscription.marketing/logistics.shipments",
+    }
+    assert all(changes[i].action is Action.DELETE for i in archives + catalog)
+    assert max(archives) < min(catalog), "subscriptions are archived before the product goes"
+    for consumer in (FINANCE, MARKETING):
+        item = record(sandbox, consumer, "logistics.shipments")
+        assert item["Status"] == "Deleted"
+        assert any("removed from mesh.yaml" in note for note in item["Notes"])
+    assert {k for k in live_grants(sandbox) if k[1] == LOGISTICS_DB} == set()
+    assert glue_database(sandbox, MESH, LOGISTICS_DB) is None
+    assert glue_database(sandbox, MARKETING, LOGISTICS_DB) is None
+    assert glue_database(sandbox, LOGISTICS, LOGISTICS_DB) is None  # the producer's link
+    # The other products are intact.
+    assert glue_database(sandbox, MESH, SALES_DB) is not None
+    assert record(sandbox, MARKETING, "sales.orders")["Status"] == "Active"
+
+
+def test_re_declared_subscription_revives_its_archived_record(applied: Mesh) -> None:
+    """Removed, then declared again: the same item comes back (no duplicate), access restored."""
+    sandbox = applied.sandbox
+    declared = copy.deepcopy(applied.file.subscription("marketing", "sales.orders"))
+    applied.file.remove("marketing", "sales.orders")
+    applied.apply_ok()
+    assert record(sandbox, MARKETING, "sales.orders")["Status"] == "Deleted"
+
+    applied.file.data["subscriptions"].append(declared)
+    applied.file.save()
+    applied.apply_ok()
+    item = record(sandbox, MARKETING, "sales.orders")
+    assert item["Status"] == "Active" and item["Version"] == 3
+    assert any("removed from mesh.yaml" in note for note in item["Notes"])  # history kept
+    assert subscription_grants(sandbox, MARKETING, SALES_DB)
+    ddb = sandbox.session(MESH).client("dynamodb")
+    items = ddb.scan(TableName=TABLE)["Items"]
+    mine = [i for i in items if i["SubscriberPrincipal"]["S"] == MARKETING]
+    assert len({i["SubscriptionId"]["S"] for i in mine}) == len(mine) == 3
