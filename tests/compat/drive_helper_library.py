@@ -3,9 +3,17 @@
 Drives the helper library's SubscriberTracker against the sandbox server and prints JSON, so the
 compatibility test can check that what meshctl writes reads back through the library, and that
 what the library writes is seen by meshctl. Usage:
-    python drive_helper_library.py ENDPOINT MESH list SUBSCRIBER_ACCOUNT_ID
-    python drive_helper_library.py ENDPOINT MESH get SUBSCRIPTION_ID
-    python drive_helper_library.py ENDPOINT MESH request OWNER SUBSCRIBER DB TABLE PERM...
+    python drive_helper_library.py ENDPOINT MESH COMMAND [-- COMMAND ...]
+with COMMAND one of
+    list SUBSCRIBER_ACCOUNT_ID
+    list-owner OWNER_ACCOUNT_ID STATUS
+    get SUBSCRIPTION_ID [force]
+    request OWNER SUBSCRIBER DB TABLE[,TABLE] PERM...
+
+Every call goes through the library's own code (list_subscriptions, get_subscription,
+create_subscription_request), as its CLI and its producer/consumer classes would call it. Output:
+one line of JSON per command, in order (sets as sorted lists, DynamoDB numbers as strings).
+Several commands share one process: starting boto3 1.20 and the tracker costs about a second.
 """
 
 import json
@@ -49,21 +57,36 @@ tracker = SubscriberTracker(
     log_level="ERROR",
 )
 
-command = sys.argv[3]
-if command == "list":
-    out = tracker.list_subscriptions(principal_id=sys.argv[4])
-elif command == "get":
-    out = tracker.get_subscription(subscription_id=sys.argv[4])
-elif command == "request":
-    owner, subscriber, db, table, *perms = sys.argv[4:]
-    out = tracker.create_subscription_request(
-        owner_account_id=owner,
-        principal=subscriber,
-        request_grants=perms,
-        database_name=db,
-        tables=[table],
-        suppress_object_validation=True,
-    )
-else:
+
+def run(command, args):
+    if command == "list":
+        return tracker.list_subscriptions(principal_id=args[0])
+    if command == "list-owner":
+        # The producer's view (e.g. pending requests to approve): a query on the Owner index,
+        # whose sort key is Status.
+        return tracker.list_subscriptions(owner_id=args[0], request_status=args[1])
+    if command == "get":
+        # Without force the library hides Deleted (archived) records, as its CLI does.
+        return tracker.get_subscription(subscription_id=args[0], force=args[1:] == ["force"])
+    if command == "request":
+        owner, subscriber, db, tables, *perms = args
+        return tracker.create_subscription_request(
+            owner_account_id=owner,
+            principal=subscriber,
+            request_grants=perms,
+            database_name=db,
+            tables=tables.split(","),
+            suppress_object_validation=True,
+        )
     raise SystemExit(f"unknown command {command}")
-print(json.dumps(out, default=lambda v: sorted(v) if isinstance(v, set) else str(v)))
+
+
+commands = [[]]
+for arg in sys.argv[3:]:
+    if arg == "--":
+        commands.append([])
+    else:
+        commands[-1].append(arg)
+for command, *args in filter(None, commands):
+    out = run(command, args)
+    print(json.dumps(out, default=lambda v: sorted(v) if isinstance(v, set) else str(v)))
