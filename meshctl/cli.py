@@ -279,5 +279,6 @@ def main() -> None:
             pass
         if isinstance(exc, usage_errors):
             exc.show()  # type: ignore[attr-defined]
-            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+            # 1, not click's 2: `plan --detailed-exitcode` reserves 2 for "changes present".
+            sys.exit(1)
         raise

@@ -11,13 +11,14 @@ import os
 import socket
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
 
 from meshctl.applier import ApplyResult, ChangeResult, check_guards, execute_plan
+from meshctl.aws.errors import translated
 from meshctl.aws.lock import LockTable
 from meshctl.aws.reader import read_mesh
 from meshctl.aws.sessions import AccountSessions
@@ -81,6 +82,11 @@ class Engine:
         mesh = self.spec.mesh
         return LockTable(self.sessions.client(mesh.account_id, "dynamodb"), mesh.locks_table)
 
+    def _lock_errors(self) -> AbstractContextManager[None]:
+        """AWS errors of the lock table as AwsError (account, identity, action), not tracebacks."""
+        m = self.spec.mesh.account_id
+        return translated(m, self.sessions.acting_as(m), "dynamodb")
+
     def holder(self) -> str:
         return f"{self.sessions.caller_arn()} on {socket.gethostname()} pid {os.getpid()}"
 
@@ -88,15 +94,18 @@ class Engine:
     def locked(self, operation: str) -> Iterator[None]:
         """Hold the mesh's apply lock for the duration; a second holder fails fast."""
         table = self._lock_table()
-        table.ensure()
-        info = table.acquire(self.holder(), operation)
+        with self._lock_errors():
+            table.ensure()
+            info = table.acquire(self.holder(), operation)
         try:
             yield
         finally:
-            table.release(info.lock_id)
+            with self._lock_errors():
+                table.release(info.lock_id)
 
     def unlock(self, lock_id: str) -> bool:
-        return self._lock_table().release(lock_id)
+        with self._lock_errors():
+            return self._lock_table().release(lock_id)
 
     def check_saved_plan(self, plan: Plan) -> None:
         """Refuse a saved plan when the file or the live state moved since it was made."""
@@ -110,7 +119,8 @@ class Engine:
                 f"plan is stale: the live mesh changed since plan {plan.plan_id} was made; "
                 "nothing was changed. Run `meshctl plan` again."
             )
-        self._lock_table().mark_plan_applied(plan.plan_id, self.holder())
+        with self._lock_errors():
+            self._lock_table().mark_plan_applied(plan.plan_id, self.holder())
 
     def execute(
         self,

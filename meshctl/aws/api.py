@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from meshctl.aws.errors import error_code, to_aws_error
 from meshctl.aws.sessions import AccountSessions
@@ -67,7 +68,7 @@ class AccountApi:
             if (absent and code in NOT_FOUND_CODES) or code in ok_codes:
                 return None
             raise self.error(exc, service) from exc
-        except BotoCoreError as exc:
+        except (BotoCoreError, ResponseParserError) as exc:
             raise self.error(exc, service, _operation(client, method)) from exc
 
     def require(self, service: str, method: str, **kwargs: Any) -> dict[str, Any]:

@@ -8,6 +8,7 @@ account ids, URLs and AWS's error text.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -24,6 +25,7 @@ from botocore.exceptions import (
     SSOError,
     TokenRetrievalError,
 )
+from botocore.parsers import ResponseParserError
 
 from meshctl.errors import AwsError
 
@@ -49,6 +51,11 @@ CREDENTIAL_CODES = frozenset(
         "MissingAuthenticationToken",
     }
 )
+
+# What a botocore call raises when it fails. ResponseParserError is not a BotoCoreError: botocore
+# raises it when the endpoint answers with something that is not AWS (a wrong AWS_ENDPOINT_URL,
+# a proxy's error page), and it must not escape as a traceback.
+CALL_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError, ResponseParserError)
 
 CREDENTIALS_HINT = (
     "Get credentials first: `aws sso login --profile NAME` and set AWS_PROFILE, or export "
@@ -94,7 +101,8 @@ def is_fatal(exc: BaseException) -> bool:
         | SSOError
         | NoRegionError
         | ConnectionError
-        | ReadTimeoutError,
+        | ReadTimeoutError
+        | ResponseParserError,
     ):
         return True
     return error_code(exc) in CREDENTIAL_CODES
@@ -131,6 +139,12 @@ def describe(
             f"cannot reach {url} ({action} in account {account_id}): {exc}. Check the network "
             "and AWS_ENDPOINT_URL (for the local sandbox: is `meshctl sandbox up` running?)."
         )
+    if isinstance(exc, ResponseParserError):
+        url = os.environ.get("AWS_ENDPOINT_URL") or "the AWS endpoint"
+        return (
+            f"{url} did not answer like AWS ({action} in account {account_id}). Check "
+            "AWS_ENDPOINT_URL (for the local sandbox: is `meshctl sandbox up` running there?)."
+        )
     if isinstance(exc, ClientError):
         return f"{action} failed in account {account_id}: {code}: {text}"
     if isinstance(exc, BotoCoreError):
@@ -157,7 +171,7 @@ def translated(account_id: str, acting_as: str, service: str = "") -> Iterator[N
         yield
     except AwsError:
         raise
-    except (ClientError, BotoCoreError) as exc:
+    except CALL_ERRORS as exc:
         raise to_aws_error(
             exc, account_id=account_id, acting_as=acting_as, service=service
         ) from exc

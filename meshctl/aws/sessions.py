@@ -27,10 +27,10 @@ import boto3
 import botocore.session
 from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError
 
 from meshctl import __version__
-from meshctl.aws.errors import CREDENTIALS_HINT, to_aws_error
+from meshctl.aws.errors import CALL_ERRORS, CREDENTIALS_HINT, to_aws_error
 from meshctl.aws.stats import CallStats
 from meshctl.errors import AwsError
 from meshctl.model import Account, MeshSettings, MeshSpec
@@ -181,7 +181,7 @@ class AccountSessions:
         sts = self.client(self.mesh_account_id, "sts")
         try:
             return str(sts.get_caller_identity()["Arn"])
-        except (ClientError, BotoCoreError) as exc:
+        except CALL_ERRORS as exc:
             raise self._error(exc, self.mesh_account_id, "sts") from exc
 
     # --- resolution --------------------------------------------------------------------------
@@ -243,7 +243,7 @@ class AccountSessions:
                 creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=SESSION_NAME)[
                     "Credentials"
                 ]
-            except (ClientError, BotoCoreError) as exc:
+            except CALL_ERRORS as exc:
                 raise to_aws_error(
                     exc,
                     account_id=account_id,
@@ -288,7 +288,7 @@ class AccountSessions:
             self.stats.record("caller", "sts", "GetCallerIdentity")
             try:
                 answer = sts.get_caller_identity()
-            except (ClientError, BotoCoreError) as exc:
+            except CALL_ERRORS as exc:
                 raise to_aws_error(
                     exc,
                     account_id="(caller)",
