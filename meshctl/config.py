@@ -130,7 +130,23 @@ def schema() -> dict[str, Any]:
 def _validator() -> Draft202012Validator:
     shipped = schema()
     Draft202012Validator.check_schema(shipped)
-    return Draft202012Validator(_inline_refs(shipped, shipped["$defs"]))
+    return Draft202012Validator(_python_anchors(_inline_refs(shipped, shipped["$defs"])))
+
+
+def _python_anchors(node: Any) -> Any:
+    """The schema's patterns are ECMA regexes, where ``$`` is the end of the text; Python's ``$``
+    (which jsonschema uses) also matches before a final newline, so '111111111111\\n' would pass
+    as an account id. ``\\Z`` restores the intended meaning."""
+    if isinstance(node, dict):
+        return {
+            k: v[:-1] + r"\Z"
+            if k == "pattern" and isinstance(v, str) and v.endswith("$")
+            else _python_anchors(v)
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_python_anchors(v) for v in node]
+    return node
 
 
 def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:

@@ -85,7 +85,8 @@ class Engine:
     def _lock_errors(self) -> AbstractContextManager[None]:
         """AWS errors of the lock table as AwsError (account, identity, action), not tracebacks."""
         m = self.spec.mesh.account_id
-        return translated(m, self.sessions.acting_as(m), "dynamodb")
+        where = f"{m} (lock table {self.spec.mesh.locks_table})"
+        return translated(where, self.sessions.acting_as(m), "dynamodb")
 
     def holder(self) -> str:
         return f"{self.sessions.caller_arn()} on {socket.gethostname()} pid {os.getpid()}"

@@ -45,6 +45,10 @@ class LockTable:
         """Create the table when missing (on-demand, TTL on ExpiresAt); idempotent."""
         try:
             self._ddb.describe_table(TableName=self.name)
+            if self._ttl_enabled():
+                return
+            # A run killed between CreateTable and UpdateTimeToLive: finish the setup.
+            self._enable_ttl()
             return
         except ClientError as exc:
             if _code(exc) != "ResourceNotFoundException":
@@ -60,6 +64,14 @@ class LockTable:
             if _code(exc) != "ResourceInUseException":
                 raise
         self._ddb.get_waiter("table_exists").wait(TableName=self.name)
+        self._enable_ttl()
+
+    def _ttl_enabled(self) -> bool:
+        answer = self._ddb.describe_time_to_live(TableName=self.name)
+        status = answer.get("TimeToLiveDescription", {}).get("TimeToLiveStatus", "")
+        return status in ("ENABLED", "ENABLING")
+
+    def _enable_ttl(self) -> None:
         self._ddb.update_time_to_live(
             TableName=self.name,
             TimeToLiveSpecification={"Enabled": True, "AttributeName": "ExpiresAt"},

@@ -1,0 +1,48 @@
+"""Fixtures of the reliability suite: the example mesh, seeded, in-process or behind the server.
+
+Shared helpers (invariant checks, running the CLI) live in ``_mesh.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from meshctl.config import load_spec
+from meshctl.model import MeshSpec
+from meshctl.sandbox.faults import fast_retries
+from meshctl.sandbox.seed import seed_producers
+from meshctl.sandbox.testing import InProcessSandbox, ServerSandbox
+
+from ._mesh import EXAMPLE
+
+# In-process tests run on a fixed day, so `expires` in the example never moves under them.
+NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def example_spec() -> MeshSpec:
+    return load_spec(EXAMPLE)
+
+
+@pytest.fixture
+def seeded(sandbox: InProcessSandbox, example_spec: MeshSpec) -> InProcessSandbox:
+    """In-process sandbox with the example's producers holding their source tables."""
+    seed_producers(example_spec, sandbox.session)
+    return sandbox
+
+
+@pytest.fixture
+def seeded_server(sandbox_server: ServerSandbox, example_spec: MeshSpec) -> ServerSandbox:
+    """The (emptied) sandbox server with the example's producers seeded."""
+    seed_producers(example_spec, sandbox_server.session)
+    return sandbox_server
+
+
+@pytest.fixture
+def quick_retries() -> Iterator[None]:
+    """botocore's retry backoff and adaptive rate limiter, time-dilated 100x."""
+    with fast_retries(0.01):
+        yield
