@@ -13,6 +13,8 @@ export MESHCTL_HOME="${MESHCTL_HOME:-$PWD/.meshctl/demo}"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "Start the local multi-account sandbox and seed the producers' source tables"
+# A demo interrupted earlier may have left its own sandbox (under the demo's MESHCTL_HOME) running.
+meshctl sandbox down >/dev/null 2>&1 || true
 meshctl sandbox up --port "$PORT" --seed "$MESH"
 trap 'step "Stop the sandbox"; meshctl sandbox down' EXIT
 
