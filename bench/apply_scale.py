@@ -38,26 +38,9 @@ from meshctl.aws.stats import CallKey, CallStats
 from meshctl.engine import Engine
 from meshctl.plan import Action, Kind, Plan
 from meshctl.planner import make_plan
-from meshctl.sandbox.testing import in_process_sandbox
+from meshctl.sandbox.testing import ProcessEnv, in_process_sandbox
 
 BATCH = 20  # entries per BatchGrantPermissions / BatchRevokePermissions (AWS limit)
-
-
-class _Environ:
-    """What in_process_sandbox needs of a monkeypatch, over os.environ, restored on exit."""
-
-    def __init__(self) -> None:
-        self.saved = dict(os.environ)
-
-    def setenv(self, name: str, value: str) -> None:
-        os.environ[name] = value
-
-    def delenv(self, name: str, raising: bool = True) -> None:
-        os.environ.pop(name, None)
-
-    def restore(self) -> None:
-        os.environ.clear()
-        os.environ.update(self.saved)
 
 
 def build_before(args: argparse.Namespace, session_for: Callable[[str], Any], tmp: Path) -> None:
@@ -152,7 +135,7 @@ def following_plan(tmp: Path) -> tuple[Plan, float, CallStats]:
 
 
 def run(args: argparse.Namespace) -> None:
-    env = _Environ()
+    env = ProcessEnv()
     try:
         with in_process_sandbox(env) as sandbox, tempfile.TemporaryDirectory() as tmp_dir:
             tmp = Path(tmp_dir)

@@ -42,29 +42,12 @@ from meshctl.engine import Engine
 from meshctl.model import MeshSpec
 from meshctl.observed import ObservedMesh
 from meshctl.planner import make_plan
-from meshctl.sandbox.testing import in_process_sandbox
+from meshctl.sandbox.testing import ProcessEnv, in_process_sandbox
 
 # Issue 4's targets for 5,000 subscriptions (for the verdict column, not asserted).
 MESH_CALL_TARGET = 60
 MEMBER_CALL_TARGET = 4
 WALL_TARGET_S = 20.0
-
-
-class _Environ:
-    """What in_process_sandbox needs of a monkeypatch, over os.environ, restored on exit."""
-
-    def __init__(self) -> None:
-        self.saved = dict(os.environ)
-
-    def setenv(self, name: str, value: str) -> None:
-        os.environ[name] = value
-
-    def delenv(self, name: str, raising: bool = True) -> None:
-        os.environ.pop(name, None)
-
-    def restore(self) -> None:
-        os.environ.clear()
-        os.environ.update(self.saved)
 
 
 class CallTimer:
@@ -212,7 +195,7 @@ def run(args: argparse.Namespace) -> list[Figures]:
     sizes = sorted({int(s) for s in args.sizes.split(",") if s.strip()})
     shape = (args.producers, args.consumers, args.products)
     results: list[Figures] = []
-    env = _Environ()
+    env = ProcessEnv()
     try:
         with in_process_sandbox(env) as sandbox, tempfile.TemporaryDirectory() as tmp:
             first = generate_spec(*shape, sizes[0], args.tables_per_product)

@@ -46,8 +46,12 @@ from meshctl.engine import Engine  # noqa: E402
 from meshctl.errors import MeshctlError  # noqa: E402
 from meshctl.sandbox.faults import FaultInjector, fast_retries  # noqa: E402
 from meshctl.sandbox.seed import seed_producers  # noqa: E402
-from meshctl.sandbox.testing import InProcessSandbox, in_process_sandbox  # noqa: E402
-from tests.reliability._mesh import EXAMPLE, Environ, mesh_problems  # noqa: E402
+from meshctl.sandbox.testing import (  # noqa: E402
+    InProcessSandbox,
+    ProcessEnv,
+    in_process_sandbox,
+)
+from tests.reliability._mesh import EXAMPLE, mesh_problems  # noqa: E402
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 BENCHES = {
@@ -62,7 +66,7 @@ BENCHES = {
 
 @contextmanager
 def sandbox() -> Iterator[InProcessSandbox]:
-    env = Environ()
+    env = ProcessEnv()
     try:
         with in_process_sandbox(env) as sb:
             yield sb

@@ -9,14 +9,13 @@ Grants go to roles of the mesh account and, for a tenth of the principals, to ot
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from meshctl.sandbox.testing import in_process_sandbox, server_sandbox
+from meshctl.sandbox.testing import ProcessEnv, in_process_sandbox, server_sandbox
 
 MESH = "555555555555"
 DB = "bench"
@@ -25,26 +24,9 @@ CHUNK = 20
 PAGE = 1000
 
 
-class _Environ:
-    """The two methods in_process_sandbox needs, over os.environ, restored on exit."""
-
-    def __init__(self) -> None:
-        self.saved = dict(os.environ)
-
-    def setenv(self, name: str, value: str) -> None:
-        os.environ[name] = value
-
-    def delenv(self, name: str, raising: bool = True) -> None:
-        os.environ.pop(name, None)
-
-    def restore(self) -> None:
-        os.environ.clear()
-        os.environ.update(self.saved)
-
-
 @contextmanager
 def in_process() -> Iterator[Callable[[str], Any]]:
-    env = _Environ()
+    env = ProcessEnv()
     try:
         with in_process_sandbox(env) as sandbox:
             yield sandbox.session

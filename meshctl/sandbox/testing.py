@@ -38,6 +38,24 @@ class _Env(Protocol):
     def delenv(self, name: str, raising: bool = ...) -> None: ...
 
 
+class ProcessEnv:
+    """``setenv``/``delenv`` over os.environ, restored by ``restore()``: what
+    ``in_process_sandbox`` needs of pytest's monkeypatch, for code outside pytest (benchmarks)."""
+
+    def __init__(self) -> None:
+        self.saved = dict(os.environ)
+
+    def setenv(self, name: str, value: str) -> None:
+        os.environ[name] = value
+
+    def delenv(self, name: str, raising: bool = True) -> None:
+        os.environ.pop(name, None)
+
+    def restore(self) -> None:
+        os.environ.clear()
+        os.environ.update(self.saved)
+
+
 @dataclass
 class InProcessSandbox:
     region: str = REGION

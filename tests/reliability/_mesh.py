@@ -14,7 +14,6 @@ hide a broken mesh:
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections import Counter
@@ -191,21 +190,3 @@ def mesh_problems(session_for: SessionFor, spec: MeshSpec, today: date) -> list[
     ]
     problems += lf_tag_problems(session_for, spec)
     return problems
-
-
-class Environ:
-    """``setenv``/``delenv`` over os.environ, restored by ``restore()`` (for code outside
-    pytest's monkeypatch, e.g. the benchmark report)."""
-
-    def __init__(self) -> None:
-        self.saved = dict(os.environ)
-
-    def setenv(self, name: str, value: str) -> None:
-        os.environ[name] = value
-
-    def delenv(self, name: str, raising: bool = True) -> None:
-        os.environ.pop(name, None)
-
-    def restore(self) -> None:
-        os.environ.clear()
-        os.environ.update(self.saved)
