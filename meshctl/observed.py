@@ -194,6 +194,7 @@ class ObservedMesh:
     tables: tuple[Table, ...] = ()  # mesh table copies and producers' source tables
     accepted_shares: tuple[tuple[str, str], ...] = ()  # (account id, RAM share ARN) accepted
     pending_invitations: tuple[tuple[str, str], ...] = ()  # (account id, invitation ARN)
+    registered_locations: tuple[str, ...] = ()  # S3 ARNs registered with the mesh's Lake Formation
 
     def __post_init__(self) -> None:
         # Readers run accounts in parallel; sorting here makes the snapshot (and so the plan's

@@ -39,6 +39,7 @@ class Kind(StrEnum):
     LAKE_SETTINGS = "lake_settings"
     CATALOG_POLICY = "catalog_policy"
     LF_TAG = "lf_tag"
+    DATA_LOCATION = "data_location"  # a product's S3 location registered with Lake Formation
     DATABASE = "database"
     TABLE = "table"
     GRANT = "grant"

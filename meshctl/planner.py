@@ -28,7 +28,13 @@ from meshctl import codec, policies
 from meshctl.canonical import table_name
 from meshctl.desired import Seen, database_address, desire_catalog, link_address, table_address
 from meshctl.errors import PlanError
-from meshctl.kinds.catalog import plan_databases, plan_mesh, plan_roles, plan_tables
+from meshctl.kinds.catalog import (
+    plan_databases,
+    plan_locations,
+    plan_mesh,
+    plan_roles,
+    plan_tables,
+)
 from meshctl.kinds.changes import ChangeSet, Entry
 from meshctl.kinds.grants import Ownership, plan_grants
 from meshctl.kinds.subscriptions import desire_subscriptions, plan_links, plan_records
@@ -47,6 +53,7 @@ APPLY_ORDER = (
     Kind.LAKE_SETTINGS,
     Kind.CATALOG_POLICY,
     Kind.LF_TAG,
+    Kind.DATA_LOCATION,
     Kind.DATABASE,
     Kind.TABLE,
     Kind.GRANT,
@@ -61,6 +68,7 @@ DELETE_ORDER = (
     Kind.SUBSCRIPTION,
     Kind.TABLE,
     Kind.DATABASE,
+    Kind.DATA_LOCATION,
     Kind.ROLE,
     Kind.LF_TAG,
     Kind.CATALOG_POLICY,
@@ -104,6 +112,7 @@ def make_plan(
             "and apply, then remove it"
         )
     plan_tables(seen, desired, changes)
+    plan_locations(seen, desired, changes)
     ignored = {f"arn:aws:iam::{m}:role/{DEPLOYER_ROLE}", *ignore_principals}
     if spec.mesh.role_arn:
         ignored.add(spec.mesh.role_arn)

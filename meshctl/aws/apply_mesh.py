@@ -101,6 +101,18 @@ def catalog_policy(ctx: ApplyContext, change: Change) -> None:
     ctx.api.require("glue", "put_resource_policy", PolicyInJson=policy, EnableHybrid="TRUE")
 
 
+def data_location(ctx: ApplyContext, change: Change) -> None:
+    """Register a product's S3 location, with Lake Formation's service-linked role (as the
+    helper library does); registered already counts as done. Never deregistered by meshctl."""
+    ctx.api.call(
+        "lakeformation",
+        "register_resource",
+        ok_codes=frozenset({"AlreadyExistsException"}),
+        ResourceArn=change.after["resource_arn"],
+        UseServiceLinkedRole=True,
+    )
+
+
 def lf_tag(ctx: ApplyContext, change: Change) -> None:
     # Existing values come from ListLFTags (one page holds 1,000 keys) rather than GetLFTag, so a
     # missing tag is an ordinary answer, not an error to interpret.

@@ -68,6 +68,7 @@ class Executor:
             Kind.LAKE_SETTINGS: apply_mesh.lake_settings,
             Kind.CATALOG_POLICY: apply_mesh.catalog_policy,
             Kind.LF_TAG: apply_mesh.lf_tag,
+            Kind.DATA_LOCATION: apply_mesh.data_location,
             Kind.ROLE: apply_iam.role,
             Kind.DATABASE: apply_glue.database,
             Kind.TABLE: apply_glue.table,

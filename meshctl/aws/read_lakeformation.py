@@ -46,6 +46,14 @@ def read_share_arns(api: AccountApi) -> dict[tuple[str, str, str], str]:
     return shares
 
 
+def read_locations(api: AccountApi) -> tuple[str, ...]:
+    """S3 locations registered with the account's Lake Formation (ListResources pages)."""
+    arns: list[str] = []
+    for page in api.pages("lakeformation", "list_resources", MaxResults=PERMISSIONS_PAGE):
+        arns.extend(str(r["ResourceArn"]) for r in page.get("ResourceInfoList", []))
+    return tuple(sorted(arns))
+
+
 def read_settings(api: AccountApi) -> LakeSettings:
     answer = api.require("lakeformation", "get_data_lake_settings", CatalogId=api.account_id)
     settings: dict[str, Any] = answer.get("DataLakeSettings", {})

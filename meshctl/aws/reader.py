@@ -29,7 +29,12 @@ from meshctl.aws.read_glue import (
     table_from_api,
 )
 from meshctl.aws.read_iam import MEMBER_ROLE_NAMES, read_roles
-from meshctl.aws.read_lakeformation import read_grants, read_lf_tags, read_settings
+from meshctl.aws.read_lakeformation import (
+    read_grants,
+    read_lf_tags,
+    read_locations,
+    read_settings,
+)
 from meshctl.aws.sessions import AccountSessions
 from meshctl.aws.tracker import record_from_item
 from meshctl.model import Account, MeshSpec
@@ -58,6 +63,7 @@ class _Fragment:
     settings: LakeSettings | None = None
     catalog_policy: str | None = None
     lf_tags: tuple[tuple[str, tuple[str, ...]], ...] | None = None
+    locations: tuple[str, ...] | None = None
     roles: list[Role] = field(default_factory=list)
     databases: list[Database] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
@@ -115,7 +121,10 @@ def _read_tracker(api: AccountApi, table: str) -> _Fragment:
 
 def _read_lakeformation(api: AccountApi) -> _Fragment:
     return _Fragment(
-        grants=read_grants(api), settings=read_settings(api), lf_tags=read_lf_tags(api)
+        grants=read_grants(api),
+        settings=read_settings(api),
+        lf_tags=read_lf_tags(api),
+        locations=read_locations(api),
     )
 
 
@@ -210,6 +219,7 @@ def _merge(mesh_account_id: str, fragments: list[_Fragment]) -> ObservedMesh:
     settings = LakeSettings()
     policy = ""
     lf_tags: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    locations: tuple[str, ...] = ()
     for f in fragments:
         table_exists = table_exists or bool(f.table_exists)
         records.extend(f.subscriptions)
@@ -222,6 +232,7 @@ def _merge(mesh_account_id: str, fragments: list[_Fragment]) -> ObservedMesh:
         settings = f.settings if f.settings is not None else settings
         policy = f.catalog_policy if f.catalog_policy is not None else policy
         lf_tags = f.lf_tags if f.lf_tags is not None else lf_tags
+        locations = f.locations if f.locations is not None else locations
     return ObservedMesh(
         mesh_account_id=mesh_account_id,
         subscriptions_table_exists=table_exists,
@@ -235,4 +246,5 @@ def _merge(mesh_account_id: str, fragments: list[_Fragment]) -> ObservedMesh:
         tables=tuple(_unique(tables, lambda t: t.address)),
         accepted_shares=tuple(sorted(accepted)),
         pending_invitations=tuple(sorted(pending)),
+        registered_locations=locations,
     )

@@ -216,3 +216,28 @@ def plan_tables(seen: Seen, desired: Desired, changes: ChangeSet) -> None:
             changes.unmanaged(
                 Kind.TABLE, live.address, m, live, "table of an undeclared mesh database"
             )
+
+
+def location_arn(location: str) -> str:
+    """The Lake Formation resource ARN of an S3 location (``s3://bucket/prefix/``)."""
+    return "arn:aws:s3:::" + location.removeprefix("s3://").rstrip("/")
+
+
+def plan_locations(seen: Seen, desired: Desired, changes: ChangeSet) -> None:
+    """Register the S3 location of every mesh table copy, as the helper library does when it
+    creates a data product. Registrations are never removed: another product or a team outside
+    the mesh may rely on the same location."""
+    registered = set(seen.observed.registered_locations)
+    wanted: dict[str, str] = {}
+    for table in desired.tables.values():
+        if table.location.startswith("s3://"):
+            wanted.setdefault(location_arn(table.location), table.address)
+    for arn, table_address in sorted(wanted.items()):
+        if arn not in registered:
+            changes.create(
+                Kind.DATA_LOCATION,
+                f"data_location.{arn}",
+                desired.mesh_account_id,
+                {"resource_arn": arn},
+                f"register the S3 location of {table_address} with Lake Formation",
+            )

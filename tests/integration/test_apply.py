@@ -578,3 +578,20 @@ def test_re_declared_subscription_revives_its_archived_record(applied: Mesh) -> 
     items = ddb.scan(TableName=TABLE)["Items"]
     mine = [i for i in items if i["SubscriberPrincipal"]["S"] == MARKETING]
     assert len({i["SubscriptionId"]["S"] for i in mine}) == len(mine) == 3
+
+
+def test_product_locations_are_registered_with_lake_formation(applied: Mesh) -> None:
+    """As the library does when it creates a data product: every mesh table's S3 location is
+    registered with the mesh account's Lake Formation (with its service-linked role)."""
+    session = applied.sandbox.session(MESH)
+    registered = {
+        r["ResourceArn"]
+        for r in session.client("lakeformation").list_resources()["ResourceInfoList"]
+    }
+    tables = session.client("glue").get_tables(DatabaseName=SALES_DB)["TableList"]
+    assert tables
+    for table in tables:
+        location = table["StorageDescriptor"]["Location"]
+        assert "arn:aws:s3:::" + location.removeprefix("s3://").rstrip("/") in registered
+    iam = session.client("iam")
+    assert iam.get_role(RoleName="AWSServiceRoleForLakeFormationDataAccess")["Role"]

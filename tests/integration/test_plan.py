@@ -45,6 +45,7 @@ EXAMPLE_CREATES = {
     Kind.ROLE: 14,  # 2 mesh roles + an admin role per enabled account + member roles
     Kind.CATALOG_POLICY: 1,
     Kind.LF_TAG: 2,  # Domain, DataProduct
+    Kind.DATA_LOCATION: 6,  # the S3 location of each table, registered with Lake Formation
     Kind.DATABASE: 6,  # 3 mesh databases + a resource link in each producer account
     Kind.TABLE: 6,  # 2 sales + 3 logistics + 1 finance tables copied to the mesh catalog
     Kind.GRANT: 26,
@@ -163,7 +164,7 @@ def test_partly_built_mesh_plans_only_the_rest(seeded: InProcessSandbox) -> None
     engine = _engine()
     first = engine.plan()
     catalog = {Kind.SUBSCRIPTIONS_TABLE, Kind.ROLE, Kind.LAKE_SETTINGS, Kind.CATALOG_POLICY}
-    catalog |= {Kind.LF_TAG, Kind.DATABASE, Kind.TABLE}
+    catalog |= {Kind.LF_TAG, Kind.DATA_LOCATION, Kind.DATABASE, Kind.TABLE}
     _apply(first, engine, keep=lambda c: c.kind in catalog)
 
     second = _engine().plan()

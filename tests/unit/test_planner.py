@@ -144,6 +144,7 @@ class State:
     databases: dict[str, Database] = dataclasses.field(default_factory=dict)
     tables: dict[str, Table] = dataclasses.field(default_factory=dict)
     pending: set[tuple[str, str]] = dataclasses.field(default_factory=set)
+    locations: set[str] = dataclasses.field(default_factory=set)
 
     def freeze(self) -> ObservedMesh:
         return ObservedMesh(
@@ -158,6 +159,7 @@ class State:
             databases=tuple(self.databases.values()),
             tables=tuple(self.tables.values()),
             pending_invitations=tuple(sorted(self.pending)),
+            registered_locations=tuple(sorted(self.locations)),
         )
 
     def apply(self, plan: Plan) -> None:
@@ -173,6 +175,8 @@ class State:
                     self.catalog_policy = change.after["policy"]
                 case Kind.LF_TAG:
                     self.lf_tags[change.after["key"]] = tuple(change.after["values"])
+                case Kind.DATA_LOCATION:
+                    self.locations.add(change.after["resource_arn"])
                 case Kind.ROLE:
                     self._put(self.roles, Role, change.address, change.after, deleting)
                 case Kind.TABLE:
@@ -400,7 +404,7 @@ def test_plan_round_trips_through_its_json_file() -> None:
     plan = plan_of(spec, state.freeze(), today)
     assert Plan.from_json(json.loads(plan.dumps())) == plan
     assert dict(plan.context) == {"prune": "false", "today": "2026-03-01"}
-    assert plan.summary == {"create": 24, "update": 2, "delete": 0}
+    assert plan.summary == {"create": 26, "update": 2, "delete": 0}
 
 
 def test_desired_roles_carry_the_policy_documents() -> None:
