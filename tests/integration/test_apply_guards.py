@@ -12,13 +12,11 @@ import io
 import json
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from botocore.exceptions import ClientError
 from rich.console import Console
 
@@ -35,8 +33,7 @@ from meshctl.render import render_apply_result
 from meshctl.sandbox.seed import seed_producers
 from meshctl.sandbox.testing import InProcessSandbox
 
-REPO = Path(__file__).resolve().parents[2]
-EXAMPLE = REPO / "examples" / "mesh.yaml"
+from ._meshfile import MeshFile
 
 MESH = "555555555555"
 SALES = "111111111111"
@@ -53,33 +50,12 @@ NOW = datetime(2026, 5, 1, 9, 30, tzinfo=UTC)
 # --- the mesh file and the engine, as a user drives them ----------------------------------------
 
 
-@dataclass
-class Mesh:
-    sandbox: InProcessSandbox
-    path: Path
-    data: dict[str, Any]
+class Mesh(MeshFile):
+    """The mesh file and the engine, as a user drives them."""
 
-    def save(self) -> None:
-        self.path.write_text(yaml.safe_dump(self.data, sort_keys=False), encoding="utf-8")
-
-    def subscription(self, consumer: str, product: str) -> dict[str, Any]:
-        subs = self.data["subscriptions"]
-        return next(s for s in subs if (s["consumer"], s["product"]) == (consumer, product))
-
-    def approve(self, consumer: str, product: str, owner: str) -> None:
-        self.subscription(consumer, product).update(status="approved", approved_by=owner)
-        self.save()
-
-    def remove(self, consumer: str, product: str) -> None:
-        self.data["subscriptions"].remove(self.subscription(consumer, product))
-        self.save()
-
-    def remove_product(self, product: str) -> None:
-        del self.data["products"][product]
-        self.data["subscriptions"] = [
-            s for s in self.data["subscriptions"] if s["product"] != product
-        ]
-        self.save()
+    def __init__(self, sandbox: InProcessSandbox, path: Path) -> None:
+        self.sandbox = sandbox
+        super().__init__(path)
 
     def engine(self) -> Engine:
         return Engine(self.path, clock=lambda: NOW)
@@ -114,8 +90,7 @@ class Mesh:
 def mesh(sandbox: InProcessSandbox, tmp_path: Path) -> Mesh:
     """examples/mesh.yaml, seeded and applied once."""
     path = tmp_path / "mesh.yaml"
-    m = Mesh(sandbox, path, yaml.safe_load(EXAMPLE.read_text(encoding="utf-8")))
-    m.save()
+    m = Mesh(sandbox, path)
     seed_producers(m.engine().spec, sandbox.session)
     m.converge()
     return m
@@ -369,7 +344,7 @@ def _fail_create_table_in(database: str) -> Callable[..., None]:
 def _apply_with_logistics_failing(sandbox: InProcessSandbox, tmp_path: Path) -> Mesh:
     """Apply the example (with marketing's logistics subscription approved) from empty while
     every Glue CreateTable into the logistics mesh database fails; check what a user sees."""
-    mesh = Mesh(sandbox, tmp_path / "mesh.yaml", yaml.safe_load(EXAMPLE.read_text()))
+    mesh = Mesh(sandbox, tmp_path / "mesh.yaml")
     mesh.approve("marketing", "logistics.shipments", "logistics-data@example.com")
     seed_producers(mesh.engine().spec, sandbox.session)
 
@@ -457,7 +432,7 @@ def test_removing_a_protected_product_is_refused_and_changes_nothing(mesh: Mesh)
     assert database_exists(sandbox, MESH, SALES_DB)
 
     # The documented way out: unprotect, apply, then remove.
-    mesh.data = yaml.safe_load(EXAMPLE.read_text())
+    mesh.reset()
     mesh.data["products"]["sales.orders"]["protect"] = False
     mesh.save()
     mesh.converge()
@@ -486,8 +461,7 @@ def test_max_revokes_refuses_a_mass_revoke_unless_allowed(mesh: Mesh) -> None:
     # Exactly at the limit is allowed; so is any number with --allow-mass-revoke.
     assert mesh.apply(max_revokes=revokes).ok
     assert grants_to(sandbox, MARKETING, SALES_DB) == {}
-    mesh.data = yaml.safe_load(EXAMPLE.read_text())
-    mesh.save()
+    mesh.reset()
     mesh.converge()
     for consumer in ("marketing", "logistics", "finance"):
         mesh.remove(consumer, "sales.orders")
