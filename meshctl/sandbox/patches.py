@@ -12,6 +12,7 @@ tests/sandbox/ that fails on plain moto.
 - patch_ram: invitations (get, accept, reject), DisassociateResourceShare, shares from others.
 - patch_glue: GetTables/GetDatabases pagination, SearchTables, GetResourcePolicy not found,
   permissions dropped with deleted tables.
+- patch_iam: DeleteUser/DeleteGroup DeleteConflict while members, keys, logins, policies remain.
 """
 
 from __future__ import annotations
@@ -39,12 +40,19 @@ def apply_patches() -> None:
             raise SandboxError(
                 f"meshctl's sandbox patches target moto {EXPECTED_MOTO}, found {moto.__version__}"
             )
-        from meshctl.sandbox import patch_glue, patch_lakeformation, patch_lf_resources, patch_ram
+        from meshctl.sandbox import (
+            patch_glue,
+            patch_iam,
+            patch_lakeformation,
+            patch_lf_resources,
+            patch_ram,
+        )
 
         patch_ram.install()
         patch_lakeformation.install()
         patch_lf_resources.install()
         patch_glue.install()
+        patch_iam.install()
         _applied = True
 
 
