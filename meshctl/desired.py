@@ -17,13 +17,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from meshctl import policies
+from meshctl import iam_layout, policies
 from meshctl.canonical import FULL_PERMISSIONS, expand
 from meshctl.codec import canonical_json
 from meshctl.model import Account, MeshSpec, Product
 from meshctl.observed import (
     Database,
     Grant,
+    IamUser,
     LakeSettings,
     LfResource,
     ObservedMesh,
@@ -98,6 +99,7 @@ class Desired:
     catalog_policy: str = ""
     lf_tags: dict[str, tuple[str, ...]] = field(default_factory=dict)
     roles: dict[str, Role] = field(default_factory=dict)
+    iam_users: dict[str, IamUser] = field(default_factory=dict)  # only with mesh.iam_users
     databases: dict[str, Database] = field(default_factory=dict)  # mesh dbs and producer links
     tables: dict[str, Table] = field(default_factory=dict)
     grants: dict[str, Grant] = field(default_factory=dict)
@@ -163,6 +165,7 @@ class Seen:
 
     observed: ObservedMesh
     roles: dict[str, Role] = field(default_factory=dict)
+    iam_users: dict[str, IamUser] = field(default_factory=dict)
     databases: dict[str, Database] = field(default_factory=dict)
     tables: dict[str, Table] = field(default_factory=dict)
     tables_by_db: dict[tuple[str, str], list[Table]] = field(default_factory=dict)
@@ -174,6 +177,7 @@ class Seen:
     def build(cls, observed: ObservedMesh) -> Seen:
         seen = cls(observed)
         seen.roles = {r.address: r for r in observed.roles}
+        seen.iam_users = {u.address: u for u in observed.iam_users}
         seen.databases = {d.address: d for d in observed.databases}
         seen.tables = {t.address: t for t in observed.tables}
         for t in observed.tables:
@@ -230,79 +234,40 @@ def _database_tags(product: Product) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(tags.items()))
 
 
-def _role(account_id: str, name: str, trust: dict[str, Any], policy: dict[str, Any]) -> Role:
-    return Role(
-        account_id=account_id,
-        name=name,
-        path=policies.MESH_ROLE_PATH,
-        trust_policy=canonical_json(trust),
-        policy_name=name,
-        policy=canonical_json(policy),
-        managed_by_meshctl=True,
-    )
-
-
 def _roles(spec: MeshSpec, desired: Desired) -> None:
-    """The library's role layout (groups and users, ``mesh.iam_users``, are not planned yet)."""
-    m, region, table = spec.mesh.account_id, spec.mesh.region, spec.mesh.subscriptions_table
-    producers = sorted(a.account_id for a in spec.accounts if a.is_producer)
-    consumers = sorted(a.account_id for a in spec.accounts if a.is_consumer)
-    roles = [
-        _role(
-            m,
-            policies.MANAGER_ROLE,
-            policies.manager_trust(m),
-            policies.manager_policy(m, region, table),
-        ),
-        _role(
-            m,
-            policies.READ_ONLY_ROLE,
-            policies.read_only_trust(m, producers, consumers),
-            policies.read_only_policy(m, region, table),
-        ),
-    ]
-    for p in producers:
-        roles.append(
-            _role(
-                m,
-                policies.admin_producer_role(p),
-                policies.admin_producer_trust(p),
-                policies.admin_producer_policy(m, p, region, table),
-            )
-        )
-        roles.append(
-            _role(
-                p,
-                policies.PRODUCER_ROLE,
-                policies.member_trust(p),
-                policies.member_producer_policy(p, m, region),
-            )
-        )
-        catalog = LfResource(ResourceType.CATALOG, m)
+    """The library's role layout; with ``mesh.iam_users`` also a user and group beside each role,
+    and each role's trust names its own user (as the library's does)."""
+    m = spec.mesh.account_id
+    for p in sorted(a.account_id for a in spec.accounts if a.is_producer):
         desired.add_grant(
             policies.role_arn(m, policies.admin_producer_role(p)),
-            catalog,
+            LfResource(ResourceType.CATALOG, m),
             CATALOG_PERMISSIONS,
             why="the producer's mesh role may create databases",
         )
-    for c in consumers:
-        roles.append(
-            _role(
-                m,
-                policies.admin_consumer_role(c),
-                policies.admin_consumer_trust(c),
-                policies.admin_consumer_policy(m, c, region, table),
+    for want in iam_layout.mesh_roles(spec):
+        trust = want.trust
+        if spec.mesh.iam_users:
+            trust = iam_layout.trusting(trust, iam_layout.user_arn(want.account_id, want.name))
+            user = IamUser(
+                account_id=want.account_id,
+                name=want.name,
+                path=policies.MESH_ROLE_PATH,
+                policy_name=policies.assume_policy_name(want.name),
+                policy=canonical_json(policies.assume_role_policy(want.account_id, want.name)),
+                managed_by_meshctl=True,
             )
+            desired.iam_users[user.address] = user
+        role = Role(
+            account_id=want.account_id,
+            name=want.name,
+            path=policies.MESH_ROLE_PATH,
+            trust_policy=canonical_json(trust),
+            policy_name=want.name,
+            policy=canonical_json(want.policy),
+            managed_by_meshctl=True,
         )
-        roles.append(
-            _role(
-                c,
-                policies.CONSUMER_ROLE,
-                policies.member_trust(c),
-                policies.member_consumer_policy(c, m, region),
-            )
-        )
-    desired.roles = {r.address: r for r in roles}
+        desired.roles[role.address] = role
 
 
 def _mesh_database(m: str, product: Product, old: Database | None) -> Database:

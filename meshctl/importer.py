@@ -101,6 +101,7 @@ class _Import:
     subscriptions: list[_Subscription] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     archived: int = 0
+    iam_users: int = 0  # users found beside the mesh roles (the library's layout)
 
     def account(self, account_id: str) -> _Account:
         return self.accounts.setdefault(account_id, _Account(account_id))
@@ -124,6 +125,7 @@ def import_mesh(
     for account_id, roles in sorted(mesh_member_roles(observed).items()):
         if account_id != settings.account_id:
             found.account(account_id).roles |= roles
+    found.iam_users = sum(1 for u in observed.iam_users if u.user_exists)
     _products(found, observed)
     _subscriptions(found, observed)
     _name_accounts(found, names or {})
@@ -390,6 +392,9 @@ def _render(found: _Import) -> str:
         f"  region: {_scalar(s.region)}",
         f"  subscriptions_table: {_scalar(s.subscriptions_table)}",
     ]
+    if found.iam_users:
+        users = f"{found.iam_users} user(s) and their groups found beside the mesh roles"
+        out.append(f"  iam_users: true{_comment('inferred: ' + users)}")
     if found.accounts:
         out += ["", "accounts:"]
         for account in sorted(found.accounts.values(), key=lambda a: a.name.value):

@@ -80,6 +80,34 @@ class Role:
 
 
 @dataclass(frozen=True)
+class IamUser:
+    """The helper library's user and group beside a role (``mesh.iam_users: true``).
+
+    User ``<role>`` and group ``<role>Group`` at the role's path, the user a member of the group,
+    and the group's inline policy ``Assume<role>`` letting its members assume the role. IAM groups
+    cannot be tagged, so the user's ``ManagedBy`` tag marks the pair as meshctl's.
+    """
+
+    account_id: str
+    name: str  # the role's name, which the user has too
+    path: str
+    user_exists: bool = True
+    group_exists: bool = True
+    in_group: bool = True
+    policy_name: str = ""  # the group's inline policy
+    policy: str = ""  # canonical JSON of that policy's document
+    managed_by_meshctl: bool = False
+
+    @property
+    def group_name(self) -> str:
+        return f"{self.name}Group"
+
+    @property
+    def address(self) -> str:
+        return f"iam_user.{self.account_id}/{self.name}"
+
+
+@dataclass(frozen=True)
 class Database:
     """A Glue database: a mesh database in the mesh account, or a resource link elsewhere."""
 
@@ -190,6 +218,7 @@ class ObservedMesh:
     catalog_policy: str = ""  # canonical JSON of the mesh Glue catalog resource policy, "" if none
     lf_tags: tuple[tuple[str, tuple[str, ...]], ...] = ()  # LF-tag key -> values, mesh account
     roles: tuple[Role, ...] = ()  # mesh roles and member DataMeshProducer/Consumer roles
+    iam_users: tuple[IamUser, ...] = ()  # users and groups beside those roles (library layout)
     databases: tuple[Database, ...] = ()  # mesh databases and member resource links
     tables: tuple[Table, ...] = ()  # mesh table copies and producers' source tables
     accepted_shares: tuple[tuple[str, str], ...] = ()  # (account id, RAM share ARN) accepted

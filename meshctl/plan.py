@@ -35,6 +35,7 @@ class Kind(StrEnum):
     """Resource kinds, in the order they are created (deletes run in the reverse order)."""
 
     SUBSCRIPTIONS_TABLE = "subscriptions_table"
+    IAM_USER = "iam_user"  # before roles: IAM refuses a trust policy naming a missing user
     ROLE = "role"  # before lake settings: Lake Formation refuses an admin that does not exist
     LAKE_SETTINGS = "lake_settings"
     CATALOG_POLICY = "catalog_policy"

@@ -30,6 +30,7 @@ from meshctl.desired import Seen, database_address, desire_catalog, link_address
 from meshctl.errors import PlanError
 from meshctl.kinds.catalog import (
     plan_databases,
+    plan_iam_users,
     plan_locations,
     plan_mesh,
     plan_roles,
@@ -49,6 +50,7 @@ DEPLOYER_ROLE = "MeshctlDeployer"
 # the record last, so ``Active``/``ImportedToConsumer`` are written once access exists.
 APPLY_ORDER = (
     Kind.SUBSCRIPTIONS_TABLE,
+    Kind.IAM_USER,
     Kind.ROLE,
     Kind.LAKE_SETTINGS,
     Kind.CATALOG_POLICY,
@@ -70,6 +72,7 @@ DELETE_ORDER = (
     Kind.DATABASE,
     Kind.DATA_LOCATION,
     Kind.ROLE,
+    Kind.IAM_USER,
     Kind.LF_TAG,
     Kind.CATALOG_POLICY,
     Kind.LAKE_SETTINGS,
@@ -102,6 +105,7 @@ def make_plan(
 
     changes = ChangeSet(mesh_account_id=m, prune=prune)
     plan_mesh(spec, seen, desired, changes)
+    plan_iam_users(seen, desired, changes)
     plan_roles(seen, desired, changes)
     protected = plan_databases(seen, desired, changes)
     if protected:
@@ -265,16 +269,19 @@ def _delete_dependencies(e: Entry, index: _Index, m: str) -> set[str]:
 
 def _grow_dependencies(e: Entry, index: _Index, m: str) -> set[str]:
     value = e.after
-    if e.kind is Kind.ROLE and e.account_id == m:
+    if e.kind is Kind.ROLE:
         name = value.name
+        found = {f"iam_user.{e.account_id}/{name}"}  # with mesh.iam_users the trust names it
+        if e.account_id != m:
+            return found
         if name == policies.READ_ONLY_ROLE:
-            return set(index.member_roles)
+            return found | set(index.member_roles)
         account = name.rsplit("-", 1)[-1]
         if name == policies.admin_producer_role(account):
-            return {f"role.{account}/{policies.PRODUCER_ROLE}"}
-        if name == policies.admin_consumer_role(account):
-            return {f"role.{account}/{policies.CONSUMER_ROLE}"}
-        return set()
+            found.add(f"role.{account}/{policies.PRODUCER_ROLE}")
+        elif name == policies.admin_consumer_role(account):
+            found.add(f"role.{account}/{policies.CONSUMER_ROLE}")
+        return found
     if e.kind is Kind.LAKE_SETTINGS:
         return {f"role.{m}/{policies.MANAGER_ROLE}"}
     if e.kind is Kind.DATABASE:

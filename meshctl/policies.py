@@ -320,6 +320,23 @@ def member_consumer_policy(consumer_id: str, mesh_account_id: str, region: str) 
     return _member_policy(consumer_id, mesh_account_id, admin_consumer_role(consumer_id), region)
 
 
+# --- the groups beside the roles (``mesh.iam_users``) ---------------------------------------------
+
+
+def assume_policy_name(role_name: str) -> str:
+    """The library's name for the policy that lets a role's group assume it."""
+    return f"Assume{role_name}"
+
+
+def assume_role_policy(account_id: str, role_name: str) -> Document:
+    """A role's group may assume that role and nothing else: its members act through the role.
+
+    Narrower than the library, which also attaches the role's data access policy to the group:
+    a user holding both could act outside the role's session, its trust and its audit trail.
+    """
+    return _doc(_allow("AssumeOwnRole", ["sts:AssumeRole"], [role_arn(account_id, role_name)]))
+
+
 # --- Glue catalog resource policy ---------------------------------------------------------------
 
 

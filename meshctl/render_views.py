@@ -98,8 +98,8 @@ def _group_key(change: Change) -> tuple[int, str]:
     """(rank, name): rank 0 mesh, 1 an account id, 2 a product by its mesh database or name."""
     if change.kind in _MESH_KINDS:
         return (0, "")
-    if change.kind is Kind.ROLE:
-        m = re.match(r"role\.([^/]+)/", change.address)
+    if change.kind in (Kind.ROLE, Kind.IAM_USER):
+        m = re.match(r"[a-z_]+\.([^/]+)/", change.address)
         return (1, m.group(1) if m else change.account_id)
     value = change.after if isinstance(change.after, dict) else change.before
     value = value if isinstance(value, dict) else {}

@@ -1,15 +1,20 @@
-"""IAM role actions: a role at its path with a trust policy and one inline policy (library layout).
+"""IAM actions: a role at its path with a trust policy and one inline policy (library layout), and
+the user and group beside it (``mesh.iam_users``).
 
-Roles meshctl creates carry the tag ``ManagedBy=meshctl``; that tag is how the reader tells them
-from roles someone else made.
+Roles and users meshctl creates carry the tag ``ManagedBy=meshctl``; that tag is how the reader
+tells them from those someone else made. IAM groups cannot be tagged: the user's tag stands for
+the pair, so it is created first and deleted last (an interrupted apply leaves a tagged user that
+the next plan finds, never an untagged group it would leave alone).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from meshctl.aws.context import ApplyContext
 from meshctl.aws.tracker import MANAGED_BY
 from meshctl.codec import from_json
-from meshctl.observed import Role
+from meshctl.observed import IamUser, Role
 from meshctl.plan import Action, Change
 
 MANAGED_TAG = [{"Key": "ManagedBy", "Value": MANAGED_BY}]
@@ -62,22 +67,68 @@ def _delete(ctx: ApplyContext, old: Role) -> None:
     """Inline policies deleted and managed ones detached first: IAM refuses otherwise."""
     if ctx.api.call("iam", "get_role", absent=True, RoleName=old.name) is None:
         return  # already gone
-    names: list[str] = []
+    _strip_policies(ctx, "role", {"RoleName": old.name})
+    ctx.api.call("iam", "delete_role", absent=True, RoleName=old.name)
+
+
+def _strip_policies(ctx: ApplyContext, entity: str, name: dict[str, Any]) -> None:
+    """Delete the inline policies of a role or group and detach its managed policies."""
+    inline: list[str] = []
     for page in ctx.api.pages(
-        "iam", "list_role_policies", token_in="Marker", token_out="Marker", RoleName=old.name
+        "iam", f"list_{entity}_policies", token_in="Marker", token_out="Marker", **name
     ):
-        names += page.get("PolicyNames", [])
+        inline += page.get("PolicyNames", [])
         if not page.get("IsTruncated"):
             break
-    for name in names:
-        ctx.api.call("iam", "delete_role_policy", absent=True, RoleName=old.name, PolicyName=name)
-    attached = ctx.api.call("iam", "list_attached_role_policies", absent=True, RoleName=old.name)
+    for policy_name in inline:
+        ctx.api.call("iam", f"delete_{entity}_policy", absent=True, PolicyName=policy_name, **name)
+    attached = ctx.api.call("iam", f"list_attached_{entity}_policies", absent=True, **name)
     for policy in (attached or {}).get("AttachedPolicies", []):
+        arn = policy["PolicyArn"]
+        ctx.api.call("iam", f"detach_{entity}_policy", absent=True, PolicyArn=arn, **name)
+
+
+def iam_user(ctx: ApplyContext, change: Change) -> None:
+    """User, group, membership and the group's assume-role policy; each step is idempotent."""
+    if change.action is Action.DELETE:
+        _delete_user(ctx, from_json(IamUser, change.before))
+        return
+    wanted = from_json(IamUser, change.after)
+    before = from_json(IamUser, change.before) if change.before else None
+    user, group = wanted.name, wanted.group_name
+    created = ctx.api.call(
+        "iam", "create_user", ok_codes=_EXISTS, UserName=user, Path=wanted.path, Tags=MANAGED_TAG
+    )
+    if created is None and wanted.managed_by_meshctl:  # it exists: adopt it
+        ctx.api.require("iam", "tag_user", UserName=user, Tags=MANAGED_TAG)
+    ctx.api.call("iam", "create_group", ok_codes=_EXISTS, GroupName=group, Path=wanted.path)
+    if before and before.path != wanted.path:
+        ctx.api.call("iam", "update_user", absent=True, UserName=user, NewPath=wanted.path)
+        ctx.api.call("iam", "update_group", absent=True, GroupName=group, NewPath=wanted.path)
+    ctx.api.require("iam", "add_user_to_group", GroupName=group, UserName=user)
+    ctx.api.require(
+        "iam",
+        "put_group_policy",
+        GroupName=group,
+        PolicyName=wanted.policy_name,
+        PolicyDocument=wanted.policy,
+    )
+    if before and before.policy_name and before.policy_name != wanted.policy_name:
+        old_policy = before.policy_name
         ctx.api.call(
-            "iam",
-            "detach_role_policy",
-            absent=True,
-            RoleName=old.name,
-            PolicyArn=policy["PolicyArn"],
+            "iam", "delete_group_policy", absent=True, GroupName=group, PolicyName=old_policy
         )
-    ctx.api.call("iam", "delete_role", absent=True, RoleName=old.name)
+
+
+def _delete_user(ctx: ApplyContext, old: IamUser) -> None:
+    """Membership, then the group (policies first), then the user that marks the pair.
+
+    Credentials someone gave the user (access keys, a console password) are never deleted:
+    IAM then refuses DeleteUser with DeleteConflict, and the change fails saying so.
+    """
+    user, group = old.name, old.group_name
+    ctx.api.call("iam", "remove_user_from_group", absent=True, GroupName=group, UserName=user)
+    if ctx.api.call("iam", "get_group", absent=True, GroupName=group, MaxItems=1) is not None:
+        _strip_policies(ctx, "group", {"GroupName": group})
+        ctx.api.call("iam", "delete_group", absent=True, GroupName=group)
+    ctx.api.call("iam", "delete_user", absent=True, UserName=user)

@@ -69,6 +69,7 @@ class Executor:
             Kind.CATALOG_POLICY: apply_mesh.catalog_policy,
             Kind.LF_TAG: apply_mesh.lf_tag,
             Kind.DATA_LOCATION: apply_mesh.data_location,
+            Kind.IAM_USER: apply_iam.iam_user,
             Kind.ROLE: apply_iam.role,
             Kind.DATABASE: apply_glue.database,
             Kind.TABLE: apply_glue.table,

@@ -28,7 +28,7 @@ from meshctl.aws.read_glue import (
     search_tables,
     table_from_api,
 )
-from meshctl.aws.read_iam import MEMBER_ROLE_NAMES, read_roles
+from meshctl.aws.read_iam import MEMBER_ROLE_NAMES, read_iam
 from meshctl.aws.read_lakeformation import (
     read_grants,
     read_lf_tags,
@@ -41,6 +41,7 @@ from meshctl.model import Account, MeshSpec
 from meshctl.observed import (
     Database,
     Grant,
+    IamUser,
     LakeSettings,
     ObservedMesh,
     Role,
@@ -65,6 +66,7 @@ class _Fragment:
     lf_tags: tuple[tuple[str, tuple[str, ...]], ...] | None = None
     locations: tuple[str, ...] | None = None
     roles: list[Role] = field(default_factory=list)
+    iam_users: list[IamUser] = field(default_factory=list)
     databases: list[Database] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
     accepted_shares: list[tuple[str, str]] = field(default_factory=list)
@@ -81,7 +83,7 @@ def read_mesh(
         lambda: _read_tracker(mesh, spec.mesh.subscriptions_table),
         lambda: _read_lakeformation(mesh),
         lambda: _read_mesh_catalog(mesh, spec),
-        lambda: _fragment(roles=read_roles(mesh)),
+        lambda: _iam_fragment(mesh),
     ]
     tasks += [
         partial(_read_member, AccountApi(sessions, account.account_id), spec, account)
@@ -95,6 +97,11 @@ def read_mesh(
 
 def _fragment(**values: Any) -> _Fragment:
     return _Fragment(**values)
+
+
+def _iam_fragment(api: AccountApi, names: Iterable[str] = ()) -> _Fragment:
+    roles, users = read_iam(api, names=names)
+    return _Fragment(roles=roles, iam_users=users)
 
 
 # --- mesh account ----------------------------------------------------------------------------
@@ -168,7 +175,8 @@ def _read_member(api: AccountApi, spec: MeshSpec, account: Account) -> _Fragment
             found.databases.append(db)
     # Producers receive the mesh's RAM invitations too (for their grants on the mesh database).
     found.accepted_shares, found.pending_invitations = _read_invitations(api, mesh_id)
-    found.roles = read_roles(api, names=MEMBER_ROLE_NAMES)
+    iam = _iam_fragment(api, MEMBER_ROLE_NAMES)
+    found.roles, found.iam_users = iam.roles, iam.iam_users
     return found
 
 
@@ -211,6 +219,7 @@ def _merge(mesh_account_id: str, fragments: list[_Fragment]) -> ObservedMesh:
     grants: list[Grant] = []
     records: list[SubscriptionRecord] = []
     roles: list[Role] = []
+    iam_users: list[IamUser] = []
     databases: list[Database] = []
     tables: list[Table] = []
     accepted: set[tuple[str, str]] = set()
@@ -225,6 +234,7 @@ def _merge(mesh_account_id: str, fragments: list[_Fragment]) -> ObservedMesh:
         records.extend(f.subscriptions)
         grants.extend(f.grants)
         roles.extend(f.roles)
+        iam_users.extend(f.iam_users)
         databases.extend(f.databases)
         tables.extend(f.tables)
         accepted.update(f.accepted_shares)
@@ -242,6 +252,7 @@ def _merge(mesh_account_id: str, fragments: list[_Fragment]) -> ObservedMesh:
         catalog_policy=policy,
         lf_tags=lf_tags,
         roles=tuple(_unique(roles, lambda r: r.address)),
+        iam_users=tuple(_unique(iam_users, lambda u: u.address)),
         databases=tuple(_unique(databases, lambda d: d.address)),
         tables=tuple(_unique(tables, lambda t: t.address)),
         accepted_shares=tuple(sorted(accepted)),

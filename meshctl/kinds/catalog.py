@@ -1,6 +1,6 @@
 """Diffs of the mesh account's settings, the roles, and the products' catalog side.
 
-Kinds: subscription table, lake settings, catalog policy, LF-tags, roles, databases (mesh
+Kinds: subscription table, lake settings, catalog policy, LF-tags, roles, IAM users, databases (mesh
 databases and producer resource links; consumer links that are no longer wanted are found here
 too), table copies.
 """
@@ -8,6 +8,8 @@ too), table copies.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from typing import Protocol
 
 from meshctl.codec import canonical_json
 from meshctl.desired import (
@@ -88,30 +90,53 @@ def plan_mesh(spec: MeshSpec, seen: Seen, desired: Desired, changes: ChangeSet) 
             changes.update(Kind.LF_TAG, address, m, before, after, f"add values {added}")
 
 
+class _IamEntity(Protocol):
+    @property
+    def account_id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def managed_by_meshctl(self) -> bool: ...
+
+
 def plan_roles(seen: Seen, desired: Desired, changes: ChangeSet) -> None:
-    for address, want in desired.roles.items():
-        live = seen.roles.get(address)
+    _plan_iam(Kind.ROLE, "role", desired.roles, seen.roles, changes)
+
+
+def plan_iam_users(seen: Seen, desired: Desired, changes: ChangeSet) -> None:
+    """Users and groups beside the roles: wanted only with ``mesh.iam_users``; meshctl's own
+    are deleted when the flag is turned off, the library's are left alone."""
+    _plan_iam(Kind.IAM_USER, "user and group", desired.iam_users, seen.iam_users, changes)
+
+
+def _plan_iam(
+    kind: Kind,
+    noun: str,
+    wanted: Mapping[str, _IamEntity],
+    live_by_address: Mapping[str, _IamEntity],
+    changes: ChangeSet,
+) -> None:
+    for address, want in wanted.items():
+        live = live_by_address.get(address)
         if live is None:
-            changes.create(Kind.ROLE, address, want.account_id, want, f"role {want.name} missing")
+            changes.create(kind, address, want.account_id, want, f"{noun} {want.name} missing")
         elif live != want:
             fields = changed_fields(live, want)
             why = (
-                "adopt the helper library's role"
+                f"adopt the helper library's {noun}"
                 if fields == ["managed_by_meshctl"]
                 else "differs: " + ", ".join(fields)
             )
-            changes.update(Kind.ROLE, address, want.account_id, live, want, why)
-    for address, live in seen.roles.items():
-        if address in desired.roles:
+            changes.update(kind, address, want.account_id, live, want, why)
+    for address, live in live_by_address.items():
+        if address in wanted:
             continue
         if live.managed_by_meshctl:
-            changes.orphan(
-                Kind.ROLE, address, live.account_id, live, "role no longer needed by mesh.yaml"
-            )
+            why = f"{noun} no longer needed by mesh.yaml"
+            changes.orphan(kind, address, live.account_id, live, why)
         else:
-            changes.unmanaged(
-                Kind.ROLE, address, live.account_id, live, "mesh role not declared by mesh.yaml"
-            )
+            why = f"mesh {noun} not declared by mesh.yaml"
+            changes.unmanaged(kind, address, live.account_id, live, why)
 
 
 def plan_databases(seen: Seen, desired: Desired, changes: ChangeSet) -> list[str]:

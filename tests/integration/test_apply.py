@@ -555,3 +555,54 @@ def test_product_locations_are_registered_with_lake_formation(applied: Mesh) -> 
         assert "arn:aws:s3:::" + location.removeprefix("s3://").rstrip("/") in registered
     iam = session.client("iam")
     assert iam.get_role(RoleName="AWSServiceRoleForLakeFormationDataAccess")["Role"]
+
+
+def _mesh_users(sandbox: InProcessSandbox, account_id: str) -> dict[str, list[str]]:
+    """User name -> the groups it is in, for users under /AwsDataMesh/."""
+    iam = sandbox.session(account_id).client("iam")
+    users = iam.list_users(PathPrefix="/AwsDataMesh/")["Users"]
+    return {
+        u["UserName"]: sorted(
+            g["GroupName"] for g in iam.list_groups_for_user(UserName=u["UserName"])["Groups"]
+        )
+        for u in users
+    }
+
+
+def test_iam_users_come_with_the_flag_and_go_without_it(applied: Mesh) -> None:
+    """``mesh.iam_users: true`` adds the library's user and group beside every role: the user in
+    its group, the group allowed to assume only that role, the role trusting the user. Turning it
+    off deletes them again, and no role keeps naming a deleted user."""
+    applied.file.data["mesh"]["iam_users"] = True
+    applied.file.save()
+    on = applied.apply_ok()
+    creates = [c for c in on.plan.changes if c.kind is Kind.IAM_USER]
+    assert len(creates) == 14 and {c.action for c in creates} == {Action.CREATE}
+
+    admin = f"DataMeshAdminProducer-{SALES}"
+    assert _mesh_users(applied.sandbox, SALES) == {"DataMeshProducer": ["DataMeshProducerGroup"]}
+    mesh_users = _mesh_users(applied.sandbox, MESH)
+    assert len(mesh_users) == 8 and mesh_users[admin] == [f"{admin}Group"]
+    iam = applied.sandbox.session(MESH).client("iam")
+    policy = iam.get_group_policy(GroupName=f"{admin}Group", PolicyName=f"Assume{admin}")
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Action"] == ["sts:AssumeRole"]
+    assert statement["Resource"] == [f"arn:aws:iam::{MESH}:role/AwsDataMesh/{admin}"]
+    trust = iam.get_role(RoleName=admin)["Role"]["AssumeRolePolicyDocument"]
+    assert (
+        f"arn:aws:iam::{MESH}:user/AwsDataMesh/{admin}" in trust["Statement"][0]["Principal"]["AWS"]
+    )
+
+    applied.file.data["mesh"]["iam_users"] = False
+    applied.file.save()
+    off = applied.apply_ok()
+    deletes = [c for c in off.plan.changes if c.kind is Kind.IAM_USER]
+    assert len(deletes) == 14 and {c.action for c in deletes} == {Action.DELETE}
+    for account_id in (MESH, SALES, LOGISTICS, FINANCE, MARKETING):
+        assert _mesh_users(applied.sandbox, account_id) == {}
+        groups = applied.sandbox.session(account_id).client("iam").list_groups()["Groups"]
+        assert groups == []
+    trust = iam.get_role(RoleName=admin)["Role"]["AssumeRolePolicyDocument"]
+    assert trust["Statement"][0]["Principal"]["AWS"] == [
+        f"arn:aws:iam::{SALES}:role/AwsDataMesh/DataMeshProducer"
+    ]

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
+from meshctl import policies
 from meshctl.aws import OutcomeStatus
 from meshctl.aws.executor import Executor
 from meshctl.aws.reader import read_mesh
@@ -21,6 +22,7 @@ from meshctl.observed import (
     Column,
     Database,
     Grant,
+    IamUser,
     LakeSettings,
     LfResource,
     RecordStatus,
@@ -195,6 +197,71 @@ def test_role_create_update_delete(sessions: AccountSessions) -> None:
 
     _run_twice(executor, [_change(Kind.ROLE, Action.DELETE, role.address, MESH, before=changed)])
     assert read_mesh(SPEC, sessions).roles == ()
+
+
+def _user(name: str = "DataMeshManager", account: str = MESH) -> IamUser:
+    return IamUser(
+        account_id=account,
+        name=name,
+        path="/AwsDataMesh/",
+        policy_name=f"Assume{name}",
+        policy=canonical_json(policies.assume_role_policy(account, name)),
+        managed_by_meshctl=True,
+    )
+
+
+def test_iam_user_create_adopt_and_delete(
+    sessions: AccountSessions, sandbox: InProcessSandbox
+) -> None:
+    """The user and its group, the membership and the group's policy come and go together; each
+    action succeeds again on a state where it is done."""
+    executor = _executor(sessions)
+    user = _user()
+    _run_twice(executor, [_change(Kind.IAM_USER, Action.CREATE, user.address, MESH, after=user)])
+    assert read_mesh(SPEC, sessions).iam_users == (user,)
+    iam = sandbox.session(MESH).client("iam")
+    group = iam.get_group(GroupName="DataMeshManagerGroup")
+    assert [u["UserName"] for u in group["Users"]] == ["DataMeshManager"]
+    assert group["Group"]["Path"] == "/AwsDataMesh/"
+
+    # Someone takes the user out of the group and deletes the group's policy: the update restores.
+    iam.remove_user_from_group(GroupName="DataMeshManagerGroup", UserName="DataMeshManager")
+    iam.delete_group_policy(GroupName="DataMeshManagerGroup", PolicyName="AssumeDataMeshManager")
+    (drifted,) = read_mesh(SPEC, sessions).iam_users
+    assert (drifted.in_group, drifted.policy_name) == (False, "")
+    change = _change(Kind.IAM_USER, Action.UPDATE, user.address, MESH, drifted, user)
+    _run_twice(executor, [change])
+    assert read_mesh(SPEC, sessions).iam_users == (user,)
+
+    # A managed policy someone attached to the group does not stop the delete.
+    arn = iam.create_policy(PolicyName="Extra", PolicyDocument=_user().policy)["Policy"]["Arn"]
+    iam.attach_group_policy(GroupName="DataMeshManagerGroup", PolicyArn=arn)
+    _run_twice(executor, [_change(Kind.IAM_USER, Action.DELETE, user.address, MESH, before=user)])
+    assert read_mesh(SPEC, sessions).iam_users == ()
+    assert iam.list_groups(PathPrefix="/AwsDataMesh/")["Groups"] == []
+
+
+def test_iam_user_with_access_keys_is_not_deleted(
+    sessions: AccountSessions, sandbox: InProcessSandbox
+) -> None:
+    """Credentials someone gave a meshctl user are never deleted: IAM refuses DeleteUser, the
+    change fails naming why, and the user (and so the plan's delete) stays for the next apply."""
+    user = _user("DataMeshProducer", PRODUCER)
+    executor = _executor(sessions)
+    executor.execute([_change(Kind.IAM_USER, Action.CREATE, user.address, PRODUCER, after=user)])
+    iam = sandbox.session(PRODUCER).client("iam")
+    key = iam.create_access_key(UserName="DataMeshProducer")["AccessKey"]["AccessKeyId"]
+    (outcome,) = executor.execute(
+        [_change(Kind.IAM_USER, Action.DELETE, user.address, PRODUCER, before=user)]
+    )
+    assert outcome.status is OutcomeStatus.FAILED
+    assert "DeleteConflict" in outcome.error and "access keys" in outcome.error
+    assert (
+        iam.list_access_keys(UserName="DataMeshProducer")["AccessKeyMetadata"][0]["AccessKeyId"]
+        == key
+    )
+    (left,) = read_mesh(SPEC, sessions).iam_users
+    assert left.managed_by_meshctl and not left.group_exists
 
 
 # --- catalog -------------------------------------------------------------------------------

@@ -200,3 +200,30 @@ def test_import_with_helper_library_items_plans_only_their_adoption(
     again, text_again, _ = _import(tmp_path, "again.yaml")
     assert load_spec(again) == spec
     assert "apply adopts it" not in text_again
+
+
+def test_import_infers_iam_users_from_the_librarys_users(
+    built: InProcessSandbox, tmp_path: Path
+) -> None:
+    """The library's user and group beside the manager role (untagged, the group's access by an
+    attached managed policy) make the import say ``iam_users: true``; the plan then adopts that
+    pair with one update and adds the others, and touches no grant."""
+    iam = built.session(MESH).client("iam")
+    iam.create_user(UserName="DataMeshManager", Path="/AwsDataMesh/")
+    iam.create_group(GroupName="DataMeshManagerGroup", Path="/AwsDataMesh/")
+    iam.add_user_to_group(GroupName="DataMeshManagerGroup", UserName="DataMeshManager")
+    path, text, _ = _import(tmp_path)
+    assert (
+        "  iam_users: true  # inferred: 1 user(s) and their groups found beside the mesh roles"
+        in text
+    )
+    assert load_spec(path).mesh.iam_users
+
+    plan = _engine(path).plan()
+    by_address = {c.address: c for c in plan.effective_changes}
+    manager = by_address[f"iam_user.{MESH}/DataMeshManager"]
+    assert manager.action is Action.UPDATE
+    assert "differs: " in manager.reason and "managed_by_meshctl" in manager.reason
+    assert {c.kind for c in plan.effective_changes} == {Kind.IAM_USER, Kind.ROLE}
+    creates = [c for c in plan.effective_changes if c.action is Action.CREATE]
+    assert len(creates) == 13 and {c.kind for c in creates} == {Kind.IAM_USER}

@@ -39,6 +39,7 @@ from meshctl.observed import (
     Column,
     Database,
     Grant,
+    IamUser,
     LakeSettings,
     LfResource,
     ObservedMesh,
@@ -107,7 +108,12 @@ def build_spec(overlay: dict[str, Any] | None = None) -> MeshSpec:
         for key, s in sorted(raw.get("subscriptions", {}).items())
     )
     return MeshSpec(
-        mesh=MeshSettings(mesh["account_id"], mesh["region"], role_arn=mesh.get("role_arn")),
+        mesh=MeshSettings(
+            mesh["account_id"],
+            mesh["region"],
+            role_arn=mesh.get("role_arn"),
+            iam_users=mesh.get("iam_users", False),
+        ),
         accounts=accounts,
         products=products,
         subscriptions=subscriptions,
@@ -141,6 +147,7 @@ class State:
     catalog_policy: str = ""
     lf_tags: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
     roles: dict[str, Role] = dataclasses.field(default_factory=dict)
+    iam_users: dict[str, IamUser] = dataclasses.field(default_factory=dict)
     databases: dict[str, Database] = dataclasses.field(default_factory=dict)
     tables: dict[str, Table] = dataclasses.field(default_factory=dict)
     pending: set[tuple[str, str]] = dataclasses.field(default_factory=set)
@@ -156,11 +163,16 @@ class State:
             catalog_policy=self.catalog_policy,
             lf_tags=tuple(sorted(self.lf_tags.items())),
             roles=tuple(self.roles.values()),
+            iam_users=tuple(self.iam_users.values()),
             databases=tuple(self.databases.values()),
             tables=tuple(self.tables.values()),
             pending_invitations=tuple(sorted(self.pending)),
             registered_locations=tuple(sorted(self.locations)),
         )
+
+    def by_address(self) -> tuple[dict[str, Any], ...]:
+        """The values case files may remove or edit by address."""
+        return (self.grants, self.roles, self.iam_users, self.databases, self.tables)
 
     def apply(self, plan: Plan) -> None:
         """Write every change's ``after`` value where the readers would find it."""
@@ -179,6 +191,8 @@ class State:
                     self.locations.add(change.after["resource_arn"])
                 case Kind.ROLE:
                     self._put(self.roles, Role, change.address, change.after, deleting)
+                case Kind.IAM_USER:
+                    self._put(self.iam_users, IamUser, change.address, change.after, deleting)
                 case Kind.TABLE:
                     self._put(self.tables, Table, change.address, change.after, deleting)
                 case Kind.GRANT:
@@ -269,6 +283,9 @@ def build_observed(case: dict[str, Any], spec: MeshSpec, sources: list[Table]) -
     for r in add.get("roles", ()):
         role = codec.from_json(Role, r)
         state.roles[role.address] = role
+    for u in add.get("iam_users", ()):
+        user = codec.from_json(IamUser, u)
+        state.iam_users[user.address] = user
     for t in add.get("tables", ()):
         table = source_table(t)
         state.tables[table.address] = table
@@ -298,7 +315,7 @@ def _remove(state: State, address: str) -> None:
     elif address.startswith("subscription:"):  # by subscription id
         del state.records[address.removeprefix("subscription:")]
     else:
-        for where in (state.grants, state.roles, state.databases, state.tables):
+        for where in state.by_address():
             if address in where:
                 del where[address]
                 return
@@ -310,9 +327,7 @@ def _edit(state: State, address: str, fields: dict[str, Any]) -> None:
         where: dict[str, Any] = state.records
         key = address.removeprefix("subscription:")
     else:
-        where = next(
-            w for w in (state.grants, state.roles, state.databases, state.tables) if address in w
-        )
+        where = next(w for w in state.by_address() if address in w)
         key = address
     value = where[key]
     types = {f.name: f.type for f in dataclasses.fields(value)}

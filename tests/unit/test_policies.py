@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from meshctl import policies
+from meshctl import iam_layout, policies
 from meshctl.codec import canonical_json
 
 MESH = "555555555555"
@@ -181,3 +181,27 @@ def test_catalog_policy_merge_recognises_the_library_statement() -> None:
         },
     }
     assert policies.merged_catalog_policy(library, MESH, REGION) is library
+
+
+def test_a_roles_group_may_only_assume_that_role() -> None:
+    """``mesh.iam_users``: the group's one statement is sts:AssumeRole on its own role, so a
+    member gets data access only through the role's session (the library also attached the
+    role's data policy to the group)."""
+    doc = policies.assume_role_policy(PRODUCER, policies.PRODUCER_ROLE)
+    (statement,) = statements(doc)
+    assert statement["Effect"] == "Allow"
+    assert statement["Action"] == ["sts:AssumeRole"]
+    assert statement["Resource"] == [f"arn:aws:iam::{PRODUCER}:role/AwsDataMesh/DataMeshProducer"]
+    assert policies.assume_policy_name("DataMeshProducer") == "AssumeDataMeshProducer"
+
+
+def test_a_roles_trust_names_its_user_beside_the_principals_it_had() -> None:
+    user = iam_layout.user_arn(MESH, policies.admin_producer_role(PRODUCER))
+    assert user == f"arn:aws:iam::{MESH}:user/AwsDataMesh/DataMeshAdminProducer-{PRODUCER}"
+    trust = iam_layout.trusting(policies.admin_producer_trust(PRODUCER), user)
+    assert assumable_by(trust) == {
+        f"arn:aws:iam::{PRODUCER}:role/AwsDataMesh/DataMeshProducer",
+        user,
+    }
+    # Naming the user twice changes nothing: the document stays canonical.
+    assert canonical_json(iam_layout.trusting(trust, user)) == canonical_json(trust)
