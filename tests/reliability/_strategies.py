@@ -185,7 +185,7 @@ def valid_mesh(draw: st.DrawFn) -> dict[str, Any]:
             subscriptions.append(sub)
     return {
         "version": 1,
-        "mesh": {"account_id": ids[0], "region": "eu-west-1"},
+        "mesh": {"account_id": ids[0], "region": "eu-west-1", "iam_users": draw(st.booleans())},
         "accounts": accounts,
         "products": products,
         "subscriptions": subscriptions,

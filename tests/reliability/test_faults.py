@@ -233,3 +233,67 @@ def test_lost_answer_is_carried_out_through_the_server_too(sandbox_server: Serve
     assert raised.value.response["Error"]["Code"] == "ResourceInUseException"
     assert faults.injected[FaultKind.LOST] == 1
     assert ddb.list_tables()["TableNames"] == ["t"]
+
+
+_IAM_USER_WRITES = frozenset(
+    {
+        "CreateUser",
+        "TagUser",
+        "CreateGroup",
+        "AddUserToGroup",
+        "PutGroupPolicy",
+        "RemoveUserFromGroup",
+        "DeleteGroupPolicy",
+        "DeleteGroup",
+        "DeleteUser",
+    }
+)
+
+
+@pytest.mark.parametrize("kind", ["30%-faults", "lost-answers"])
+def test_iam_users_turned_on_then_off_under_faults_converge(
+    seeded: InProcessSandbox, tmp_path: Path, kind: str
+) -> None:
+    """``mesh.iam_users`` on, then off, each apply under faults and followed by a clean apply:
+    every user and group comes, then goes, and nothing is left behind. A lost answer makes
+    botocore repeat the write, which meets "already exists" / "not found": that counts as done."""
+    import yaml
+
+    doc = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    path = tmp_path / "mesh.yaml"
+    for flag in (True, False):
+        doc["mesh"]["iam_users"] = flag
+        path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+        if kind == "lost-answers":
+            # Only the user and group writes: botocore's retry quota (500 a client) keeps the
+            # 14 a retry costs when the retry ends in an error answer ("already exists", "not
+            # found"), so losing the answer of every write of an account would drain it.
+            faults = FaultInjector(
+                1.0,
+                operations=_IAM_USER_WRITES,
+                weights={FaultKind.LOST: 1},
+                first_attempts_only=True,
+            )
+        else:
+            faults = FaultInjector(0.3, 3 if flag else 4)
+        engine = Engine(path, clock=lambda: NOW)
+        faults.install(engine.sessions)
+        try:
+            outcome: ApplyResult | MeshctlError = _apply(engine)
+        except MeshctlError as exc:
+            outcome = exc
+        assert faults.injected.total() > 0
+        _assert_clean(outcome)
+        if kind == "lost-answers":
+            assert isinstance(outcome, ApplyResult), outcome
+            failed = [(r.change.address, r.error) for r in outcome.results if r.error]
+            assert outcome.ok, failed
+        clean = Engine(path, clock=lambda: NOW)
+        result = _apply(clean)
+        assert result.ok, [(r.change.address, r.error) for r in result.results if r.error]
+        assert not clean.plan().has_changes
+        users = {
+            account_id: seeded.session(account_id).client("iam").list_users()["Users"]
+            for account_id in (MESH, *(a.account_id for a in clean.spec.accounts))
+        }
+        assert sum(len(u) for u in users.values()) == (14 if flag else 0)
