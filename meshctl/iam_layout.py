@@ -43,40 +43,32 @@ def mesh_roles(spec: MeshSpec) -> list[RoleLayout]:
             policies.read_only_policy(m, region, table),
         ),
     ]
-    for p in producers:
-        roles.append(
-            RoleLayout(
-                p,
-                policies.PRODUCER_ROLE,
-                policies.member_trust(p),
-                policies.member_producer_policy(p, m, region),
+    sides = (
+        (
+            producers,
+            policies.PRODUCER_ROLE,
+            policies.member_producer_policy,
+            policies.admin_producer_role,
+            policies.admin_producer_trust,
+            policies.admin_producer_policy,
+        ),
+        (
+            consumers,
+            policies.CONSUMER_ROLE,
+            policies.member_consumer_policy,
+            policies.admin_consumer_role,
+            policies.admin_consumer_trust,
+            policies.admin_consumer_policy,
+        ),
+    )
+    for members, member_role, member_policy, admin_role, admin_trust, admin_policy in sides:
+        for a in members:
+            roles.append(
+                RoleLayout(a, member_role, policies.member_trust(a), member_policy(a, m, region))
             )
-        )
-        roles.append(
-            RoleLayout(
-                m,
-                policies.admin_producer_role(p),
-                policies.admin_producer_trust(p),
-                policies.admin_producer_policy(m, p, region, table),
+            roles.append(
+                RoleLayout(m, admin_role(a), admin_trust(a), admin_policy(m, a, region, table))
             )
-        )
-    for c in consumers:
-        roles.append(
-            RoleLayout(
-                c,
-                policies.CONSUMER_ROLE,
-                policies.member_trust(c),
-                policies.member_consumer_policy(c, m, region),
-            )
-        )
-        roles.append(
-            RoleLayout(
-                m,
-                policies.admin_consumer_role(c),
-                policies.admin_consumer_trust(c),
-                policies.admin_consumer_policy(m, c, region, table),
-            )
-        )
     return roles
 
 
