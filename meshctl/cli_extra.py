@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from meshctl.errors import MeshctlError
+from meshctl.import_text import STATUS_WORDS
 from meshctl.model import DEFAULT_SUBSCRIPTIONS_TABLE, MeshSettings, MeshSpec
 from meshctl.observed import RecordStatus, SubscriptionRecord
 
@@ -38,12 +39,6 @@ STATUS_FILTERS = {
     # the helper library's words for the same states
     "active": RecordStatus.ACTIVE,
     "deleted": RecordStatus.DELETED,
-}
-STATUS_WORDS = {
-    RecordStatus.PENDING: "pending",
-    RecordStatus.ACTIVE: "approved",
-    RecordStatus.DENIED: "denied",
-    RecordStatus.DELETED: "archived",
 }
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 

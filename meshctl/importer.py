@@ -18,93 +18,31 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import date
+from collections.abc import Mapping
 
-import yaml
-
-from meshctl import __version__
 from meshctl.desired import DATA_PRODUCT_TAG, VOLATILE_TABLE_PARAMETERS
 from meshctl.ids import subscription_id
+from meshctl.import_text import (
+    DATE,
+    Found,
+    FoundProduct,
+    FoundSubscription,
+    Noted,
+    is_date,
+    render,
+)
 from meshctl.model import TABLE_PERMISSIONS, MeshSettings
 from meshctl.observed import ObservedMesh, RecordStatus, SubscriptionRecord, Table
 from meshctl.policies import MESH_ROLE_PATH
-from meshctl.rules import default_mesh_database
 
 _ADMIN_ROLE = re.compile(r"^DataMeshAdmin(Producer|Consumer)-(\d{12})$")
 _ACCOUNT_SUFFIX = re.compile(r"^(.+)-(\d{12})$")
 ACCOUNT_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 _PRODUCT_NAME = re.compile(r"^(?!.*\.\.)[a-z][a-z0-9_.-]{0,127}$")
 _PRINCIPAL = re.compile(r"^[A-Za-z0-9@._+:/=,-]{1,256}$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _CONTROL_BUT_TAB_NEWLINE = re.compile(
     r"[\x00-\x08\x0b-\x1f\x7f]+"
 )  # what a description may not hold
-_PLAIN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_@./+=:, -]*$")
-_PLAIN_IN_LIST = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_@./+=:-]*$")
-STATUS_WORDS = {
-    RecordStatus.PENDING: "pending",
-    RecordStatus.ACTIVE: "approved",
-    RecordStatus.DENIED: "denied",
-    RecordStatus.DELETED: "archived",
-}
-
-
-@dataclass(frozen=True)
-class Noted:
-    """A value and, when it was inferred, a comment saying from what."""
-
-    value: str
-    note: str = ""
-
-
-@dataclass
-class _Account:
-    account_id: str
-    roles: set[str] = field(default_factory=set)
-    notes: list[str] = field(default_factory=list)
-    name: Noted = Noted("")
-
-
-@dataclass
-class _Product:
-    name: Noted
-    producer_id: str
-    mesh_database: str
-    source_database: Noted
-    tables: tuple[str, ...]
-    description: str = ""
-    tags: tuple[tuple[str, str], ...] = ()
-    protect: bool = False
-    owners: dict[str, str] = field(default_factory=dict)  # owner -> note
-
-
-@dataclass
-class _Subscription:
-    record: SubscriptionRecord
-    consumer_id: str
-    product: _Product
-    tables: tuple[str, ...]  # () = every table of the product
-    permissions: tuple[str, ...]
-    grantable: tuple[str, ...]
-    approved_by: Noted | None
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass
-class _Import:
-    settings: MeshSettings
-    accounts: dict[str, _Account] = field(default_factory=dict)
-    products: list[_Product] = field(default_factory=list)
-    subscriptions: list[_Subscription] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    archived: int = 0
-    iam_users: int = 0  # users found beside the mesh roles (the library's layout)
-
-    def account(self, account_id: str) -> _Account:
-        return self.accounts.setdefault(account_id, _Account(account_id))
 
 
 def mesh_member_roles(observed: ObservedMesh) -> dict[str, set[str]]:
@@ -121,7 +59,7 @@ def import_mesh(
     settings: MeshSettings, observed: ObservedMesh, *, names: Mapping[str, str] | None = None
 ) -> str:
     """The mesh file text for ``observed``; ``names`` maps account ids to chosen names."""
-    found = _Import(settings)
+    found = Found(settings)
     for account_id, roles in sorted(mesh_member_roles(observed).items()):
         if account_id != settings.account_id:
             found.account(account_id).roles |= roles
@@ -129,13 +67,13 @@ def import_mesh(
     _products(found, observed)
     _subscriptions(found, observed)
     _name_accounts(found, names or {})
-    return _render(found)
+    return render(found)
 
 
 # --- products ----------------------------------------------------------------------------------
 
 
-def _products(found: _Import, observed: ObservedMesh) -> None:
+def _products(found: Found, observed: ObservedMesh) -> None:
     m = observed.mesh_account_id
     tables: dict[tuple[str, str], list[Table]] = {}
     for table in observed.tables:
@@ -161,7 +99,7 @@ def _products(found: _Import, observed: ObservedMesh) -> None:
             if account_id == producer_id
         }
         found.products.append(
-            _Product(
+            FoundProduct(
                 name=name,
                 producer_id=producer_id,
                 mesh_database=db.name,
@@ -239,7 +177,7 @@ def _source_database(
 # --- subscriptions -----------------------------------------------------------------------------
 
 
-def _subscriptions(found: _Import, observed: ObservedMesh) -> None:
+def _subscriptions(found: Found, observed: ObservedMesh) -> None:
     by_name = {p.name.value: p for p in found.products}
     by_db = {p.mesh_database: p for p in found.products}
     groups: dict[tuple[str, str], list[SubscriptionRecord]] = {}
@@ -278,8 +216,8 @@ def _subscriptions(found: _Import, observed: ObservedMesh) -> None:
 
 
 def _subscription(
-    found: _Import, record: SubscriptionRecord, consumer_id: str, product: _Product
-) -> _Subscription | None:
+    found: Found, record: SubscriptionRecord, consumer_id: str, product: FoundProduct
+) -> FoundSubscription | None:
     active = record.status is RecordStatus.ACTIVE
     raw = record.permitted if active and record.permitted else record.requested
     permissions = tuple(sorted({p.upper() for p in raw} & set(TABLE_PERMISSIONS)))
@@ -300,7 +238,7 @@ def _subscription(
         dropped = ", ".join(sorted(set(tables) - set(product.tables)))
         notes.append(f"dropped tables not in the product: {dropped}")
         tables = tuple(t for t in tables if t in product.tables)
-    if record.expires and not (_DATE.match(record.expires) and _is_date(record.expires)):
+    if record.expires and not (DATE.match(record.expires) and is_date(record.expires)):
         notes.append(f"dropped expires {record.expires!r}: not a YYYY-MM-DD date")
     consumer = found.account(consumer_id)
     if "consumer" not in consumer.roles:
@@ -310,7 +248,7 @@ def _subscription(
     if approved_by is not None:
         product.owners.setdefault(approved_by.value, approved_by.note)
     grantable = tuple(sorted(set(record.grantable) & set(permissions))) if active else ()
-    return _Subscription(
+    return FoundSubscription(
         record, consumer_id, product, tables, permissions, grantable, approved_by, notes
     )
 
@@ -330,7 +268,7 @@ def _approver(record: SubscriptionRecord) -> Noted:
 # --- account names -----------------------------------------------------------------------------
 
 
-def _name_accounts(found: _Import, names: Mapping[str, str]) -> None:
+def _name_accounts(found: Found, names: Mapping[str, str]) -> None:
     taken: set[str] = set()
     for account_id, account in sorted(found.accounts.items()):
         chosen = names.get(account_id, "")
@@ -351,122 +289,3 @@ def _name_accounts(found: _Import, names: Mapping[str, str]) -> None:
         else:
             account.name = Noted(f"acct-{account_id}")
         taken.add(account.name.value)
-
-
-# --- rendering ---------------------------------------------------------------------------------
-
-
-def _scalar(value: str, *, in_list: bool = False) -> str:
-    """``value`` as a YAML scalar: plain when that reads back as the same text, else quoted."""
-    pattern = _PLAIN_IN_LIST if in_list else _PLAIN
-    if pattern.match(value) and value == value.rstrip():
-        probe = f"k: [{value}]" if in_list else f"k: {value}"
-        loaded = yaml.safe_load(probe)["k"]
-        if loaded == ([value] if in_list else value):
-            return value
-    dumped = yaml.safe_dump(value, default_style='"', width=1 << 30, allow_unicode=True)
-    return dumped.strip()
-
-
-def _flow(values: Iterable[str]) -> str:
-    return "[" + ", ".join(_scalar(v, in_list=True) for v in values) + "]"
-
-
-def _comment(note: str) -> str:
-    return f"  # {_CONTROL.sub(' ', note)}" if note else ""
-
-
-def _render(found: _Import) -> str:
-    s = found.settings
-    names = {a.account_id: a.name.value for a in found.accounts.values()}
-    out = [
-        f"# Imported by meshctl {__version__} from the live mesh of account {s.account_id}"
-        f" ({s.region}).",
-        "# Lines marked 'inferred' are meshctl's best guess from what AWS records: check them.",
-        "# `meshctl validate` checks this file; `meshctl plan` shows what apply would change.",
-    ]
-    if found.archived:
-        out.append(f"# {found.archived} archived subscription record(s) are history: not imported.")
-    out += ["", "version: 1", "", "mesh:", f'  account_id: "{s.account_id}"']
-    out += [
-        f"  region: {_scalar(s.region)}",
-        f"  subscriptions_table: {_scalar(s.subscriptions_table)}",
-    ]
-    if found.iam_users:
-        users = f"{found.iam_users} user(s) and their groups found beside the mesh roles"
-        out.append(f"  iam_users: true{_comment('inferred: ' + users)}")
-    if found.accounts:
-        out += ["", "accounts:"]
-        for account in sorted(found.accounts.values(), key=lambda a: a.name.value):
-            out += [f"  # {_CONTROL.sub(' ', n)}" for n in account.notes]
-            out.append(f"  {account.name.value}:{_comment(account.name.note)}")
-            out.append(f'    account_id: "{account.account_id}"')
-            roles = [r for r in ("producer", "consumer") if r in account.roles]
-            out.append(f"    roles: [{', '.join(roles)}]")
-    if found.products:
-        out += ["", "products:"]
-        for p in sorted(found.products, key=lambda p: p.name.value):
-            out += _render_product(p, names[p.producer_id])
-    if found.subscriptions:
-        out += ["", "subscriptions:"]
-        subs = sorted(
-            found.subscriptions, key=lambda x: (names[x.consumer_id], x.product.name.value)
-        )
-        for sub in subs:
-            out += _render_subscription(sub, names[sub.consumer_id])
-    if found.skipped:
-        out += ["", "# Not imported:"]
-        out += [f"# - {_CONTROL.sub(' ', line)}" for line in sorted(found.skipped)]
-    return "\n".join(out) + "\n"
-
-
-def _render_product(p: _Product, producer: str) -> list[str]:
-    out = [f"  {_scalar(p.name.value)}:{_comment(p.name.note)}", f"    producer: {producer}"]
-    source = p.source_database
-    out.append(f"    source_database: {_scalar(source.value)}{_comment(source.note)}")
-    if p.tables:
-        out.append(f"    tables: {_flow(p.tables)}")
-    else:
-        out.append('    tables: ["*"]  # inferred: the mesh database holds no tables yet')
-    if p.mesh_database != default_mesh_database(source.value, p.producer_id):
-        out.append(f"    mesh_database: {_scalar(p.mesh_database)}")
-    if p.description:
-        out.append(f"    description: {_scalar(p.description)}")
-    if p.owners:
-        out.append("    owners:  # only approvers are recorded in AWS: add the other owners")
-        out += [f"      - {_scalar(o)}{_comment(n)}" for o, n in sorted(p.owners.items())]
-    if p.tags:
-        out.append("    tags:")
-        out += [f"      {_scalar(k)}: {_scalar(v)}" for k, v in p.tags]
-    if p.protect:
-        out.append("    protect: true")
-    return out
-
-
-def _render_subscription(sub: _Subscription, consumer: str) -> list[str]:
-    record = sub.record
-    out = [f"  # {_CONTROL.sub(' ', n)}" for n in sub.notes]
-    out += [f"  - consumer: {consumer}", f"    product: {_scalar(sub.product.name.value)}"]
-    if sub.tables:
-        out.append(f"    tables: {_flow(sub.tables)}")
-    out.append(f"    permissions: {_flow(sub.permissions)}")
-    if sub.grantable:
-        out.append(f"    grantable: {_flow(sub.grantable)}")
-    out.append(f"    status: {STATUS_WORDS[record.status]}")
-    if sub.approved_by is not None:
-        value = sub.approved_by
-        out.append(f"    approved_by: {_scalar(value.value)}{_comment(value.note)}")
-    purpose = _CONTROL.sub(" ", record.purpose)[:1024]
-    if purpose:
-        out.append(f"    purpose: {_scalar(purpose)}")
-    if _DATE.match(record.expires) and _is_date(record.expires):
-        out.append(f"    expires: {record.expires}")
-    return out
-
-
-def _is_date(text: str) -> bool:
-    try:
-        date.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
