@@ -228,7 +228,8 @@ def unlock(
 
 def _register_subcommands() -> None:
     """Add the commands defined in other modules; idempotent (tests call it too)."""
-    from meshctl.cli_extra import import_command, schema_command, subscriptions_app
+    from meshctl.cli_extra import import_command, schema_command
+    from meshctl.cli_subscriptions import subscriptions_app
     from meshctl.sandbox.cli import sandbox_app
 
     if any(group.name == "sandbox" for group in app.registered_groups):
