@@ -36,7 +36,8 @@ from meshctl.model import (
     SubscriptionStatus,
 )
 from meshctl.rules import Found, default_mesh_database, semantic_problems, show_value
-from meshctl.yamlsource import MeshSource, YamlPath, mesh_files, read_source, show_name
+from meshctl.yamldoc import YamlPath, show_name
+from meshctl.yamlsource import MeshSource, mesh_files, read_source
 
 
 def load_spec(path: Path) -> MeshSpec:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from typing import Any
 
-from meshctl.yamlsource import YamlPath, show_name
+from meshctl.yamldoc import YamlPath, show_name
 
 Found = tuple[YamlPath, str]  # (path in the merged mesh, message)
 
