@@ -9,6 +9,8 @@ with COMMAND one of
     list-owner OWNER_ACCOUNT_ID STATUS
     get SUBSCRIPTION_ID [force]
     request OWNER SUBSCRIBER DB TABLE[,TABLE] PERM...
+    configure-iam ROLE POLICY TEMPLATE   (in the mesh account: the library's role, its policy,
+                                          and the user and group beside it)
 
 Every call goes through the library's own code (list_subscriptions, get_subscription,
 create_subscription_request), as its CLI and its producer/consumer classes would call it. Output:
@@ -78,6 +80,30 @@ def run(command, args):
             tables=tables.split(","),
             suppress_object_validation=True,
         )
+    if command == "configure-iam":
+        # The library's own IAM layout code (DataMeshAdmin.initialize_mesh_account calls it for
+        # DataMeshAdminReadOnly, then DataMeshManager).
+        from data_mesh_util.lib.ApiAutomator import ApiAutomator
+
+        role, policy, template = args
+        session = boto3.session.Session(
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+            region_name=REGION,
+        )
+        automator = ApiAutomator(target_account=MESH, session=session, log_level="ERROR")
+        role_arn, user_arn, group_arn = automator.configure_iam(
+            policy_name=policy,
+            policy_desc=f"{policy} (compatibility test)",
+            policy_template=template,
+            role_name=role,
+            role_desc=f"{role} (compatibility test)",
+            account_id=MESH,
+            data_mesh_account_id=MESH,
+            config={"data_mesh_account_id": MESH},
+        )
+        return {"role": role_arn, "user": user_arn, "group": group_arn}
     raise SystemExit(f"unknown command {command}")
 
 

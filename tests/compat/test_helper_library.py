@@ -150,6 +150,10 @@ class Library:
         )
         return [str(answer["SubscriptionId"]) for answer in answers]
 
+    def configure_iam(self, *roles: tuple[str, str, str]) -> list[dict[str, str]]:
+        """The library's configure_iam for each (role, policy, template), in the mesh account."""
+        return self._run([["configure-iam", *role] for role in roles])
+
 
 @pytest.fixture
 def library(library_python: Path | HelperVenvError, sandbox_server: ServerSandbox) -> Library:
@@ -428,3 +432,47 @@ def test_meshctl_restores_a_record_a_repeated_library_request_overwrote(
     assert [i["SubscriptionId"] for i in _open_items(sandbox_server, MARKETING, SALES_DB)] == [
         orders
     ]
+
+
+def test_meshctl_adopts_the_users_and_groups_the_library_made(
+    sandbox_server: ServerSandbox, library: Library, tmp_path: Path
+) -> None:
+    """The library's own configure_iam makes DataMeshAdminReadOnly and DataMeshManager, each with
+    a user and group (its managed policies attached). With ``iam_users: true`` meshctl adopts those
+    pairs in place (updates, never a second user), creates the other pairs, and converges; the
+    library's policies stay attached to its groups."""
+    _seed(sandbox_server)
+    made = library.configure_iam(
+        ("DataMeshAdminReadOnly", "DataMeshReadOnlyPolicy", "data_mesh_read_only_policy.pystache"),
+        ("DataMeshManager", "DataMeshManagerPolicy", "data_mesh_setup_iam_policy.pystache"),
+    )
+    assert [m["user"] for m in made] == [
+        f"arn:aws:iam::{MESH}:user/AwsDataMesh/DataMeshAdminReadOnly",
+        f"arn:aws:iam::{MESH}:user/AwsDataMesh/DataMeshManager",
+    ]
+    doc = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    doc["mesh"]["iam_users"] = True
+    mesh_file = tmp_path / "mesh.yaml"
+    mesh_file.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+
+    changes = {c["address"]: c for c in _plan(sandbox_server, mesh_file)["changes"]}
+    for role in ("DataMeshAdminReadOnly", "DataMeshManager"):
+        change = changes[f"iam_user.{MESH}/{role}"]
+        assert change["action"] == "update", change
+        assert change["before"]["user_exists"] and change["before"]["in_group"]
+        assert not change["before"]["managed_by_meshctl"]
+    creates = [c for c in changes.values() if c["kind"] == "iam_user" and c["action"] == "create"]
+    assert len(creates) == 12
+
+    _apply(sandbox_server, mesh_file)
+    assert not [c for c in _plan(sandbox_server, mesh_file)["changes"] if c["action"] != "no-op"]
+    iam = sandbox_server.session(MESH).client("iam")
+    users = iam.list_users(PathPrefix="/AwsDataMesh/")["Users"]
+    assert len(users) == 8  # one each: no second user beside an adopted role
+    group = "DataMeshManagerGroup"
+    attached = {
+        p["PolicyName"]
+        for p in iam.list_attached_group_policies(GroupName=group)["AttachedPolicies"]
+    }
+    assert {"DataMeshManagerPolicy", "AssumeDataMeshManager"} <= attached
+    assert iam.list_group_policies(GroupName=group)["PolicyNames"] == ["AssumeDataMeshManager"]
