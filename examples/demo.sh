@@ -4,7 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MESH=examples/mesh.yaml
-PORT="${MESHCTL_DEMO_PORT:-45666}"
+# Below Linux's ephemeral range (32768-60999): a port in it may be held by any outgoing connection.
+PORT="${MESHCTL_DEMO_PORT:-14566}"
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1
 export AWS_ENDPOINT_URL="http://127.0.0.1:${PORT}"
 unset AWS_PROFILE AWS_SESSION_TOKEN
