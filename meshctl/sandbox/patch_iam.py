@@ -1,4 +1,4 @@
-"""IAM refuses to delete users and groups that something still depends on, as AWS does.
+"""IAM refuses deletes of users and groups still in use, and trust in principals that do not exist.
 
 AWS answers DeleteConflict (HTTP 409) instead of deleting:
 
@@ -11,17 +11,31 @@ AWS answers DeleteConflict (HTTP 409) instead of deleting:
 
 moto 5.2.5 refused only a user's policies: it deleted a user with a password, access keys or group
 memberships (leaving the deleted user listed in its groups), and deleted any group outright. The
-checks run in the backend, so in-process sandboxes, moto's server and CloudFormation deletes all
-see them. The order follows AWS's DeleteUser documentation (password, keys, policies, groups);
-AWS does not document which conflict it reports first when there are several.
+order follows AWS's DeleteUser documentation (password, keys, policies, groups); AWS does not
+document which conflict it reports first when there are several.
+
+AWS answers MalformedPolicyDocument (HTTP 400) ``Invalid principal in policy: "AWS":"<arn>"`` to
+CreateRole and UpdateAssumeRolePolicy when the trust policy's ``Principal.AWS`` (a string or a
+list) names an IAM role or user ARN that does not exist in its account, path included (the ARN
+carries the path). Account roots, bare account ids, "*", service and federated principals, and STS
+ARNs are not resolved. moto 5.2.5 accepted any principal. The first missing principal in document
+order is reported. AWS resolves principals when the policy is saved, so a role named in its own
+CreateRole cannot trust itself; AWS keeps a saved policy working (showing a unique id) after its
+principal is deleted, which the sandbox does not emulate: it checks only when a policy is saved.
+
+The checks run in the backend, so in-process sandboxes, moto's server and CloudFormation all see
+them.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
-from moto.iam.exceptions import DeleteConflictException
-from moto.iam.models import IAMBackend
+from moto.iam.exceptions import DeleteConflictException, MalformedPolicyDocument
+from moto.iam.models import IAMBackend, iam_backends
+from moto.iam.policy_validation import IAMTrustPolicyDocumentValidator
 
 _MARKER = "_meshctl_delete_conflicts"
 
@@ -82,10 +96,102 @@ def _wrap_delete_group(original: Any) -> Any:
     return delete_group
 
 
+# The principals AWS resolves: IAM roles and users. ``rest`` is the path and the name.
+_RESOLVED_ARN = re.compile(
+    r"^arn:(?P<partition>[^:]+):iam::(?P<account>\d{12}):(?P<kind>role|user)(?P<rest>/.*)$"
+)
+
+
+def trusted_aws_principals(document: str) -> list[str]:
+    """Every ``Principal.AWS`` value of a trust policy, in document order.
+
+    A document that is not JSON, or not shaped like a policy, yields nothing here: the syntax
+    checks (moto's, where it has them) decide about it.
+    """
+    try:
+        parsed = json.loads(document)
+    except (TypeError, ValueError):
+        return []
+    statements = parsed.get("Statement", []) if isinstance(parsed, dict) else []
+    if isinstance(statements, dict):
+        statements = [statements]
+    found: list[str] = []
+    for statement in statements if isinstance(statements, list) else []:
+        principal = statement.get("Principal") if isinstance(statement, dict) else None
+        named = principal.get("AWS") if isinstance(principal, dict) else None
+        values = [named] if isinstance(named, str) else named if isinstance(named, list) else []
+        found.extend(value for value in values if isinstance(value, str))
+    return found
+
+
+def principal_exists(arn: str) -> bool:
+    """Whether the IAM role or user ``arn`` exists in its account (path and name must match).
+
+    Other principals (roots, account ids, "*", STS ARNs) count as existing: AWS does not resolve
+    them. An account or partition moto has no IAM backend for holds no roles or users; plain
+    ``dict.get`` finds that out without BackendDict's ``[]``, which would create the backend.
+    """
+    match = _RESOLVED_ARN.match(arn)
+    if match is None:
+        return True
+    accounts = dict.get(iam_backends, match["account"])
+    backend: Any = dict.get(accounts, match["partition"]) if accounts is not None else None
+    if backend is None:
+        return False
+    name = match["rest"].rsplit("/", 1)[1]
+    if match["kind"] == "user":
+        user = backend.users.get(name)
+        return user is not None and user.arn == arn
+    # Roles are keyed by id; the name test first keeps the ARN (built per call) off most roles.
+    return any(role.name == name and role.arn == arn for role in backend.roles.values())
+
+
+def check_trust_principals(document: str) -> None:
+    """Raise AWS's MalformedPolicyDocument for the first trusted role or user that is missing."""
+    for arn in trusted_aws_principals(document):
+        if not principal_exists(arn):
+            error: Exception = MalformedPolicyDocument(
+                f'Invalid principal in policy: "AWS":"{arn}"'
+            )
+            raise error
+
+
+def _wrap_create_role(original: Any) -> Any:
+    def create_role(
+        self: Any, role_name: str, assume_role_policy_document: str, *args: Any, **kwargs: Any
+    ) -> Any:
+        # Checked before the role exists, so a role cannot trust itself in its own CreateRole.
+        # AWS does not document whether a taken name or a missing principal is reported first
+        # when both apply; this reports the principal.
+        check_trust_principals(assume_role_policy_document)
+        return original(self, role_name, assume_role_policy_document, *args, **kwargs)
+
+    setattr(create_role, _MARKER, True)
+    return create_role
+
+
+def _wrap_update_assume_role_policy(original: Any) -> Any:
+    def update_assume_role_policy(self: Any, role_name: str, policy_document: str) -> None:
+        # moto's order (an unknown role, then syntax) comes first: AWS can only resolve the
+        # principals of a role that exists and a document it can read.
+        self.get_role(role_name)
+        IAMTrustPolicyDocumentValidator(policy_document).validate()
+        check_trust_principals(policy_document)
+        original(self, role_name, policy_document)
+
+    setattr(update_assume_role_policy, _MARKER, True)
+    return update_assume_role_policy
+
+
 def install() -> None:
-    """Wrap IAMBackend.delete_user and delete_group; a second call changes nothing."""
+    """Wrap IAMBackend's deletes and trust policy writes; a second call changes nothing."""
     backend: Any = IAMBackend
-    if not getattr(backend.delete_user, _MARKER, False):
-        backend.delete_user = _wrap_delete_user(backend.delete_user)
-    if not getattr(backend.delete_group, _MARKER, False):
-        backend.delete_group = _wrap_delete_group(backend.delete_group)
+    wrappers = {
+        "delete_user": _wrap_delete_user,
+        "delete_group": _wrap_delete_group,
+        "create_role": _wrap_create_role,
+        "update_assume_role_policy": _wrap_update_assume_role_policy,
+    }
+    for name, wrap in wrappers.items():
+        if not getattr(getattr(backend, name), _MARKER, False):
+            setattr(backend, name, wrap(getattr(backend, name)))

@@ -12,7 +12,8 @@ tests/sandbox/ that fails on plain moto.
 - patch_ram: invitations (get, accept, reject), DisassociateResourceShare, shares from others.
 - patch_glue: GetTables/GetDatabases pagination, SearchTables, GetResourcePolicy not found,
   permissions dropped with deleted tables.
-- patch_iam: DeleteUser/DeleteGroup DeleteConflict while members, keys, logins, policies remain.
+- patch_iam: DeleteUser/DeleteGroup DeleteConflict while members, keys, logins, policies remain;
+  CreateRole/UpdateAssumeRolePolicy refuse a trust policy naming a role or user that does not exist.
 """
 
 from __future__ import annotations

@@ -185,18 +185,51 @@ def _role(policy_action: str = "glue:Get*") -> Role:
     )
 
 
+def _member_role() -> Role:
+    """The producer's DataMeshProducer role, which the mesh admin role of ``_role()`` trusts."""
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{PRODUCER}:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    name = "DataMeshProducer"
+    return Role(PRODUCER, name, "/AwsDataMesh/", canonical_json(trust), name, "", True)
+
+
+def _mesh_roles(sessions: AccountSessions) -> tuple[Role, ...]:
+    return tuple(r for r in read_mesh(SPEC, sessions).roles if r.account_id == MESH)
+
+
 def test_role_create_update_delete(sessions: AccountSessions) -> None:
     executor = _executor(sessions)
     role = _role()
+    # IAM refuses a trust naming a role that does not exist yet (the plan creates member roles
+    # first): the change fails with AWS's words and nothing is created.
+    (refused,) = executor.execute(
+        [_change(Kind.ROLE, Action.CREATE, role.address, MESH, after=role)]
+    )
+    assert refused.status is OutcomeStatus.FAILED
+    assert "MalformedPolicyDocument" in refused.error and "Invalid principal" in refused.error
+    assert _mesh_roles(sessions) == ()
+
+    member = _member_role()
+    _run_twice(
+        executor, [_change(Kind.ROLE, Action.CREATE, member.address, PRODUCER, after=member)]
+    )
     _run_twice(executor, [_change(Kind.ROLE, Action.CREATE, role.address, MESH, after=role)])
-    assert read_mesh(SPEC, sessions).roles == (role,)
+    assert _mesh_roles(sessions) == (role,)
 
     changed = _role("glue:*")
     _run_twice(executor, [_change(Kind.ROLE, Action.UPDATE, role.address, MESH, role, changed)])
-    assert read_mesh(SPEC, sessions).roles == (changed,)
+    assert _mesh_roles(sessions) == (changed,)
 
     _run_twice(executor, [_change(Kind.ROLE, Action.DELETE, role.address, MESH, before=changed)])
-    assert read_mesh(SPEC, sessions).roles == ()
+    assert _mesh_roles(sessions) == ()
 
 
 def _user(name: str = "DataMeshManager", account: str = MESH) -> IamUser:
@@ -567,8 +600,11 @@ def test_changes_of_mixed_kinds_are_refused(sessions: AccountSessions) -> None:
 
 
 def test_policy_documents_round_trip_as_canonical_json(sessions: AccountSessions) -> None:
-    role = _role()
+    role, member = _role(), _member_role()
+    _executor(sessions).execute(
+        [_change(Kind.ROLE, Action.CREATE, member.address, PRODUCER, after=member)]
+    )
     _executor(sessions).execute([_change(Kind.ROLE, Action.CREATE, role.address, MESH, after=role)])
-    (observed,) = read_mesh(SPEC, sessions).roles
+    (observed,) = _mesh_roles(sessions)
     assert json.loads(observed.policy) == json.loads(role.policy)
     assert observed.trust_policy == role.trust_policy

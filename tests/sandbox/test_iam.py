@@ -1,6 +1,7 @@
-"""IAM refuses to delete users and groups still in use, as AWS does.
+"""IAM refuses to delete users and groups still in use, and to trust principals that do not exist.
 
-Every test here fails on plain moto 5.2.5, which deleted such users and groups without complaint.
+Every test here but the one for unresolved principals fails on plain moto 5.2.5, which deleted such
+users and groups without complaint and accepted any principal in a trust policy.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from meshctl.sandbox.testing import InProcessSandbox, ServerSandbox
 
-from ._support import MESH
+from ._support import CONSUMER, MESH, PRODUCER
 
 POLICY = json.dumps(
     {
@@ -22,6 +23,23 @@ POLICY = json.dumps(
         "Statement": [{"Effect": "Allow", "Action": "glue:GetTable", "Resource": "*"}],
     }
 )
+
+
+PRODUCER_ROLE = f"arn:aws:iam::{PRODUCER}:role/AwsDataMesh/DataMeshProducer"
+
+
+def trust(*principals: str) -> dict[str, Any]:
+    """A trust policy letting the IAM ``principals`` assume the role."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": list(principals)},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
 
 
 @pytest.fixture
@@ -140,3 +158,163 @@ def test_delete_user_and_group_refused_over_http(sandbox_server: ServerSandbox) 
     iam.delete_user(UserName="alice")
     iam.delete_group(GroupName="analysts")
     assert _user_names(iam) == [] and _group_names(iam) == []
+
+
+def _invalid_principal(call: Callable[..., Any], arn: str, **kwargs: Any) -> None:
+    with pytest.raises(ClientError) as caught:
+        call(**kwargs)
+    assert caught.value.response["Error"]["Code"] == "MalformedPolicyDocument"
+    assert (
+        caught.value.response["Error"]["Message"] == f'Invalid principal in policy: "AWS":"{arn}"'
+    )
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def _role_names(iam: Any) -> list[str]:
+    return [role["RoleName"] for role in iam.list_roles()["Roles"]]
+
+
+def _create_producer_role(sandbox: InProcessSandbox | ServerSandbox, path: str) -> None:
+    sandbox.session(PRODUCER).client("iam").create_role(
+        RoleName="DataMeshProducer",
+        Path=path,
+        AssumeRolePolicyDocument=json.dumps(trust(f"arn:aws:iam::{PRODUCER}:root")),
+    )
+
+
+def test_create_role_trusting_missing_role_in_another_account_is_refused_until_it_exists(
+    sandbox: InProcessSandbox, iam: Any
+) -> None:
+    """Plain moto created a role trusting a role that no account has."""
+    document = json.dumps(trust(PRODUCER_ROLE))
+    _invalid_principal(
+        iam.create_role, PRODUCER_ROLE, RoleName="Reader", AssumeRolePolicyDocument=document
+    )
+    assert _role_names(iam) == []
+
+    _create_producer_role(sandbox, "/AwsDataMesh/")
+    iam.create_role(RoleName="Reader", AssumeRolePolicyDocument=document)
+    assert iam.get_role(RoleName="Reader")["Role"]["AssumeRolePolicyDocument"] == trust(
+        PRODUCER_ROLE
+    )
+
+
+def test_create_role_trusting_role_at_another_path_is_refused(
+    sandbox: InProcessSandbox, iam: Any
+) -> None:
+    """The ARN carries the path: the same name at "/" is another principal."""
+    _create_producer_role(sandbox, "/")
+    _invalid_principal(
+        iam.create_role,
+        PRODUCER_ROLE,
+        RoleName="Reader",
+        AssumeRolePolicyDocument=json.dumps(trust(PRODUCER_ROLE)),
+    )
+    assert _role_names(iam) == []
+
+    at_root = f"arn:aws:iam::{PRODUCER}:role/DataMeshProducer"
+    iam.create_role(RoleName="Reader", AssumeRolePolicyDocument=json.dumps(trust(at_root)))
+    assert _role_names(iam) == ["Reader"]
+
+
+def test_create_role_reports_the_first_missing_principal_of_a_list(
+    sandbox: InProcessSandbox, iam: Any
+) -> None:
+    """Existing principals pass; the missing one after them is the one named."""
+    _create_producer_role(sandbox, "/AwsDataMesh/")
+    missing = f"arn:aws:iam::{CONSUMER}:role/AwsDataMesh/DataMeshConsumer"
+    _invalid_principal(
+        iam.create_role,
+        missing,
+        RoleName="Reader",
+        AssumeRolePolicyDocument=json.dumps(
+            trust(f"arn:aws:iam::{MESH}:root", PRODUCER_ROLE, missing)
+        ),
+    )
+    assert _role_names(iam) == []
+
+
+def test_create_role_cannot_trust_itself(iam: Any) -> None:
+    """AWS resolves principals before the role exists, so a role cannot name itself."""
+    itself = f"arn:aws:iam::{MESH}:role/Reader"
+    _invalid_principal(
+        iam.create_role,
+        itself,
+        RoleName="Reader",
+        AssumeRolePolicyDocument=json.dumps(trust(itself)),
+    )
+    assert _role_names(iam) == []
+
+
+def test_update_assume_role_policy_naming_missing_user_is_refused_until_user_exists(
+    iam: Any,
+) -> None:
+    """Plain moto saved a trust in a user that did not exist; the old trust must stay."""
+    root = trust(f"arn:aws:iam::{MESH}:root")
+    iam.create_role(RoleName="Reader", AssumeRolePolicyDocument=json.dumps(root))
+    alice = f"arn:aws:iam::{MESH}:user/analysts/alice"
+    document = {**trust(), "Statement": [{**trust()["Statement"][0], "Principal": {"AWS": alice}}]}
+
+    _invalid_principal(
+        iam.update_assume_role_policy,
+        alice,
+        RoleName="Reader",
+        PolicyDocument=json.dumps(document),
+    )
+    assert iam.get_role(RoleName="Reader")["Role"]["AssumeRolePolicyDocument"] == root
+
+    iam.create_user(UserName="alice", Path="/analysts/")
+    iam.update_assume_role_policy(RoleName="Reader", PolicyDocument=json.dumps(document))
+    assert iam.get_role(RoleName="Reader")["Role"]["AssumeRolePolicyDocument"] == document
+
+
+def test_trust_in_roots_account_ids_and_services_is_not_resolved(iam: Any) -> None:
+    """AWS resolves only role and user ARNs; this guards against refusing more than it does."""
+    unknown = "123456789012"
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {
+                    "AWS": [
+                        f"arn:aws:iam::{unknown}:root",
+                        unknown,
+                        "*",
+                        f"arn:aws:sts::{unknown}:assumed-role/Gone/session",
+                    ]
+                },
+                "Action": "sts:AssumeRole",
+            },
+            {
+                "Effect": "Allow",
+                "Principal": {
+                    "Service": "glue.amazonaws.com",
+                    "AWS": f"arn:aws:iam::{PRODUCER}:root",
+                },
+                "Action": "sts:AssumeRole",
+            },
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": f"arn:aws:iam::{unknown}:saml-provider/Gone"},
+                "Action": "sts:AssumeRoleWithSAML",
+            },
+        ],
+    }
+    iam.create_role(RoleName="Reader", AssumeRolePolicyDocument=json.dumps(document))
+    iam.update_assume_role_policy(RoleName="Reader", PolicyDocument=json.dumps(document))
+    assert iam.get_role(RoleName="Reader")["Role"]["AssumeRolePolicyDocument"] == document
+
+
+def test_trust_in_missing_role_refused_over_http(sandbox_server: ServerSandbox) -> None:
+    """Through moto's server too: plain moto created the role trusting nobody that exists."""
+    iam = sandbox_server.session(MESH).client("iam")
+    document = json.dumps(trust(PRODUCER_ROLE))
+    _invalid_principal(
+        iam.create_role, PRODUCER_ROLE, RoleName="Reader", AssumeRolePolicyDocument=document
+    )
+    assert _role_names(iam) == []
+
+    _create_producer_role(sandbox_server, "/AwsDataMesh/")
+    iam.create_role(RoleName="Reader", AssumeRolePolicyDocument=document)
+    assert _role_names(iam) == ["Reader"]
