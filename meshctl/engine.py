@@ -22,7 +22,6 @@ from meshctl.aws.errors import translated
 from meshctl.aws.lock import LockTable
 from meshctl.aws.reader import read_mesh
 from meshctl.aws.sessions import AccountSessions
-from meshctl.codec import sha256_of
 from meshctl.config import load_spec, mesh_digest
 from meshctl.errors import PlanError
 from meshctl.model import MeshSpec
@@ -115,7 +114,7 @@ class Engine:
                 f"plan is stale: {self.mesh_path} changed since plan {plan.plan_id} was made; "
                 "nothing was changed. Run `meshctl plan` again."
             )
-        if sha256_of(self.observe()) != plan.observed_fingerprint:
+        if self.observe().fingerprint != plan.observed_fingerprint:
             raise PlanError(
                 f"plan is stale: the live mesh changed since plan {plan.plan_id} was made; "
                 "nothing was changed. Run `meshctl plan` again."

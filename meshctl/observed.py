@@ -10,6 +10,7 @@ so equal live states compare equal and a plan right after apply is empty.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 
@@ -226,9 +227,24 @@ class ObservedMesh:
     registered_locations: tuple[str, ...] = ()  # S3 ARNs registered with the mesh's Lake Formation
 
     def __post_init__(self) -> None:
-        # Readers run accounts in parallel; sorting here makes the snapshot (and so the plan's
-        # observed_fingerprint) independent of the order in which answers arrived.
+        # Readers run accounts in parallel; sorting here makes the snapshot (and so its
+        # fingerprint) independent of the order in which answers arrived. Each value is turned
+        # into canonical JSON once: the same text sorts it and feeds the fingerprint.
+        digest = hashlib.sha256()
         for f in fields(self):
             value = getattr(self, f.name)
+            digest.update(f"{f.name}=".encode())
             if isinstance(value, tuple):
-                object.__setattr__(self, f.name, tuple(sorted(value, key=canonical_json)))
+                keyed = sorted((canonical_json(v), i) for i, v in enumerate(value))
+                object.__setattr__(self, f.name, tuple(value[i] for _, i in keyed))
+                for text, _ in keyed:
+                    digest.update(text.encode() + b"\n")  # JSON text holds no raw newline
+            else:
+                digest.update(canonical_json(value).encode() + b"\n")
+        self.__dict__["_fingerprint"] = digest.hexdigest()
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 of the snapshot's canonical form: equal for two reads of the same state,
+        different as soon as anything a plan depends on differs (a plan records it)."""
+        return str(self.__dict__["_fingerprint"])

@@ -24,7 +24,7 @@ import json
 from collections.abc import Iterable
 from datetime import date
 
-from meshctl import codec, policies
+from meshctl import policies
 from meshctl.canonical import table_name
 from meshctl.desired import Seen, database_address, desire_catalog, link_address, table_address
 from meshctl.errors import PlanError
@@ -128,7 +128,7 @@ def make_plan(
     return Plan(
         plan_id=plan_id,
         mesh_file_sha256=mesh_file_sha256,
-        observed_fingerprint=codec.sha256_of(observed),
+        observed_fingerprint=observed.fingerprint,
         changes=order_changes(changes, m),
         warnings=tuple(desired.warnings + grant_warnings),
         created_at=created_at,

@@ -411,7 +411,9 @@ def test_plan_is_deterministic_and_inputs_are_untouched() -> None:
     )
     second = plan_of(spec, shuffled, today)
     assert first.changes == second.changes
-    assert codec.sha256_of(observed) == fingerprint == first.observed_fingerprint
+    assert codec.sha256_of(observed) == fingerprint  # the input is untouched
+    assert first.observed_fingerprint == observed.fingerprint == shuffled.fingerprint
+    assert dataclasses.replace(observed, catalog_policy="{}").fingerprint != observed.fingerprint
 
 
 def test_plan_round_trips_through_its_json_file() -> None:
