@@ -187,16 +187,7 @@ def _role(policy_action: str = "glue:Get*") -> Role:
 
 def _member_role() -> Role:
     """The producer's DataMeshProducer role, which the mesh admin role of ``_role()`` trusts."""
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:aws:iam::{PRODUCER}:root"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
+    trust = policies.member_trust(PRODUCER)
     name = "DataMeshProducer"
     return Role(PRODUCER, name, "/AwsDataMesh/", canonical_json(trust), name, "", True)
 
