@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from meshctl.aws.context import ApplyContext
+from meshctl.aws.context import ApplyContext, ChangeFailed
 from meshctl.aws.tracker import MANAGED_BY
 from meshctl.codec import from_json
 from meshctl.observed import IamUser, Role
@@ -27,6 +27,45 @@ def role(ctx: ApplyContext, change: Change) -> None:
         return
     wanted = from_json(Role, change.after)
     before = from_json(Role, change.before) if change.before else None
+    if before is not None and before.path != wanted.path:
+        # A member role of the right name at another path (made by hand): IAM cannot move a
+        # role, and names are unique per account whatever the path, so only a person can fix it.
+        raise ChangeFailed(
+            f"role {wanted.name} exists at path {before.path}, but the mesh roles trust it at "
+            f"{wanted.path}; IAM cannot move a role: delete or rename it, then apply again"
+        )
+    if before is None or not _update_in_place(ctx, before, wanted):
+        _put_role(ctx, wanted)
+    if before and before.policy_name and before.policy_name != wanted.policy_name:
+        ctx.api.call(
+            "iam",
+            "delete_role_policy",
+            absent=True,
+            RoleName=wanted.name,
+            PolicyName=before.policy_name,
+        )
+
+
+def _update_in_place(ctx: ApplyContext, before: Role, wanted: Role) -> bool:
+    """Only what differs from ``before`` (the plan's view of the role): a changed trust is one
+    call, not four. False when the role has gone since the plan (it is then created)."""
+    name = wanted.name
+    calls: list[tuple[str, dict[str, Any]]] = []
+    if before.trust_policy != wanted.trust_policy:
+        calls.append(
+            ("update_assume_role_policy", {"RoleName": name, "PolicyDocument": wanted.trust_policy})
+        )
+    if wanted.managed_by_meshctl and not before.managed_by_meshctl:
+        calls.append(("tag_role", {"RoleName": name, "Tags": MANAGED_TAG}))
+    policy = (wanted.policy_name, wanted.policy)
+    if wanted.policy_name and wanted.policy and (before.policy_name, before.policy) != policy:
+        put = {"RoleName": name, "PolicyName": wanted.policy_name, "PolicyDocument": wanted.policy}
+        calls.append(("put_role_policy", put))
+    return all(ctx.api.call("iam", method, absent=True, **kw) is not None for method, kw in calls)
+
+
+def _put_role(ctx: ApplyContext, wanted: Role) -> None:
+    """Create the role, or bring an existing one to ``wanted`` whatever it holds."""
     created = ctx.api.call(
         "iam",
         "create_role",
@@ -52,14 +91,6 @@ def role(ctx: ApplyContext, change: Change) -> None:
             RoleName=wanted.name,
             PolicyName=wanted.policy_name,
             PolicyDocument=wanted.policy,
-        )
-    if before and before.policy_name and before.policy_name != wanted.policy_name:
-        ctx.api.call(
-            "iam",
-            "delete_role_policy",
-            absent=True,
-            RoleName=wanted.name,
-            PolicyName=before.policy_name,
         )
 
 

@@ -223,6 +223,47 @@ def test_role_create_update_delete(sessions: AccountSessions) -> None:
     assert _mesh_roles(sessions) == ()
 
 
+def test_role_update_writes_only_what_differs(sessions: AccountSessions) -> None:
+    """A role whose trust alone drifted is fixed with one UpdateAssumeRolePolicy (not create,
+    tag and put as well); a role deleted since the plan is created again by the update."""
+    executor = _executor(sessions)
+    member, role = _member_role(), _role()
+    executor.execute([_change(Kind.ROLE, Action.CREATE, member.address, PRODUCER, after=member)])
+    executor.execute([_change(Kind.ROLE, Action.CREATE, role.address, MESH, after=role)])
+    wider = replace(role, trust_policy=canonical_json(policies.member_trust(MESH)))
+    sessions.stats.reset()
+    _run_twice(executor, [_change(Kind.ROLE, Action.UPDATE, role.address, MESH, wider, role)])
+    assert sessions.stats.calls(service="iam") == 2  # one call per run
+    assert sessions.stats.calls(service="iam", operation="UpdateAssumeRolePolicy") == 2
+
+    iam = sessions.session(MESH).client("iam")
+    iam.delete_role_policy(RoleName=role.name, PolicyName=role.policy_name)
+    iam.delete_role(RoleName=role.name)
+    outcomes = executor.execute(
+        [_change(Kind.ROLE, Action.UPDATE, role.address, MESH, wider, role)]
+    )
+    assert [o.status for o in outcomes] == [OutcomeStatus.DONE]
+    assert _mesh_roles(sessions) == (role,)
+
+
+def test_member_role_at_another_path_fails_saying_why(sessions: AccountSessions) -> None:
+    """A DataMeshProducer role someone made at "/" cannot be moved (IAM has no such call, and the
+    name is taken whatever the path): the change fails naming the path, and nothing is changed."""
+    iam = sessions.session(PRODUCER).client("iam")
+    iam.create_role(
+        RoleName="DataMeshProducer", AssumeRolePolicyDocument=_member_role().trust_policy
+    )
+    (live,) = [r for r in read_mesh(SPEC, sessions).roles if r.account_id == PRODUCER]
+    assert live.path == "/"
+    want = _member_role()
+    (outcome,) = _executor(sessions).execute(
+        [_change(Kind.ROLE, Action.UPDATE, want.address, PRODUCER, live, want)]
+    )
+    assert outcome.status is OutcomeStatus.FAILED
+    assert "exists at path /" in outcome.error and "cannot move a role" in outcome.error
+    assert iam.get_role(RoleName="DataMeshProducer")["Role"]["Path"] == "/"
+
+
 def _user(name: str = "DataMeshManager", account: str = MESH) -> IamUser:
     return IamUser(
         account_id=account,
