@@ -89,7 +89,7 @@ def read_iam(api: AccountApi, *, names: Iterable[str] = ()) -> tuple[list[Role],
     wanted = frozenset(names)
     roles: list[Role] = []
     users: dict[str, Mapping[str, Any]] = {}
-    groups: dict[str, Mapping[str, Any]] = {}
+    named_groups: dict[str, Mapping[str, Any]] = {}  # every "<x>Group" group, by x
     for page in api.pages(
         "iam",
         "get_account_authorization_details",
@@ -106,10 +106,16 @@ def read_iam(api: AccountApi, *, names: Iterable[str] = ()) -> tuple[list[Role],
                 users[str(raw["UserName"])] = raw
         for raw in page.get("GroupDetailList", []):
             name = str(raw.get("GroupName", ""))
-            if name.endswith("Group") and _ours(raw, name[: -len("Group")], wanted):
-                groups[name[: -len("Group")]] = raw
+            if name.endswith("Group"):
+                named_groups[name[: -len("Group")]] = raw
         if not page.get("IsTruncated"):
             break
+    # A user's group counts whatever its path (made elsewhere by hand, it would otherwise look
+    # missing to every plan while CreateGroup answers "exists"); other groups count only under
+    # the mesh path or with a wanted name.
+    groups = {
+        name: raw for name, raw in named_groups.items() if name in users or _ours(raw, name, wanted)
+    }
     found = [
         iam_user_from_api(api.account_id, name, users.get(name), groups.get(name))
         for name in sorted(users.keys() | groups.keys())

@@ -306,6 +306,27 @@ def test_iam_user_create_adopt_and_delete(
     assert iam.list_groups(PathPrefix="/AwsDataMesh/")["Groups"] == []
 
 
+def test_iam_user_group_made_at_another_path_is_found_and_converges(
+    sessions: AccountSessions, sandbox: InProcessSandbox
+) -> None:
+    """A user's group someone re-made at "/" is still its group: the update fills it in and the
+    next read matches (were it looked for under /AwsDataMesh/ only, every plan would say
+    "missing" while CreateGroup answers "exists")."""
+    executor = _executor(sessions)
+    user = _user()
+    executor.execute([_change(Kind.IAM_USER, Action.CREATE, user.address, MESH, after=user)])
+    iam = sandbox.session(MESH).client("iam")
+    group = "DataMeshManagerGroup"
+    iam.remove_user_from_group(GroupName=group, UserName=user.name)
+    iam.delete_group_policy(GroupName=group, PolicyName=user.policy_name)
+    iam.delete_group(GroupName=group)
+    iam.create_group(GroupName=group, Path="/")
+    (live,) = read_mesh(SPEC, sessions).iam_users
+    assert (live.group_exists, live.in_group, live.policy) == (True, False, "")
+    executor.execute([_change(Kind.IAM_USER, Action.UPDATE, user.address, MESH, live, user)])
+    assert read_mesh(SPEC, sessions).iam_users == (user,)
+
+
 def test_iam_user_with_access_keys_is_not_deleted(
     sessions: AccountSessions, sandbox: InProcessSandbox
 ) -> None:
