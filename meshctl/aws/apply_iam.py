@@ -9,16 +9,24 @@ the next plan finds, never an untagged group it would leave alone).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from meshctl.aws.context import ApplyContext, ChangeFailed
+from meshctl.aws.errors import error_message, is_code
 from meshctl.aws.tracker import MANAGED_BY
 from meshctl.codec import from_json
+from meshctl.errors import AwsError
 from meshctl.observed import IamUser, Role
 from meshctl.plan import Action, Change
 
 MANAGED_TAG = [{"Key": "ManagedBy", "Value": MANAGED_BY}]
 _EXISTS = frozenset({"EntityAlreadyExists", "EntityAlreadyExistsException"})
+# IAM is eventually consistent: a role or user created moments ago (the member role, the user
+# beside a role) can be refused in a trust policy as an "Invalid principal" for a few seconds.
+# The plan creates principals first; these waits (15 s in all) let IAM catch up.
+PRINCIPAL_WAITS = (1.0, 2.0, 4.0, 8.0)
+T = TypeVar("T")
 
 
 def role(ctx: ApplyContext, change: Change) -> None:
@@ -46,15 +54,37 @@ def role(ctx: ApplyContext, change: Change) -> None:
         )
 
 
+def _trusting(ctx: ApplyContext, write: Callable[[], T]) -> T:
+    """``write()`` (a call that saves a trust policy), retried while IAM does not yet know a
+    principal the policy names."""
+    for wait in (*PRINCIPAL_WAITS, None):
+        try:
+            return write()
+        except AwsError as exc:
+            cause = exc.__cause__
+            unknown_principal = (
+                cause is not None
+                and is_code(cause, "MalformedPolicyDocument")
+                and "invalid principal" in error_message(cause).lower()
+            )
+            if wait is None or not unknown_principal:
+                raise
+            ctx.sleep(wait)
+    raise AssertionError("unreachable")  # the last round returns or raises
+
+
 def _update_in_place(ctx: ApplyContext, before: Role, wanted: Role) -> bool:
     """Only what differs from ``before`` (the plan's view of the role): a changed trust is one
     call, not four. False when the role has gone since the plan (it is then created)."""
     name = wanted.name
     calls: list[tuple[str, dict[str, Any]]] = []
     if before.trust_policy != wanted.trust_policy:
-        calls.append(
-            ("update_assume_role_policy", {"RoleName": name, "PolicyDocument": wanted.trust_policy})
+        trust: dict[str, Any] = {"RoleName": name, "PolicyDocument": wanted.trust_policy}
+        updated = _trusting(
+            ctx, lambda: ctx.api.call("iam", "update_assume_role_policy", absent=True, **trust)
         )
+        if updated is None:
+            return False
     if wanted.managed_by_meshctl and not before.managed_by_meshctl:
         calls.append(("tag_role", {"RoleName": name, "Tags": MANAGED_TAG}))
     policy = (wanted.policy_name, wanted.policy)
@@ -66,21 +96,27 @@ def _update_in_place(ctx: ApplyContext, before: Role, wanted: Role) -> bool:
 
 def _put_role(ctx: ApplyContext, wanted: Role) -> None:
     """Create the role, or bring an existing one to ``wanted`` whatever it holds."""
-    created = ctx.api.call(
-        "iam",
-        "create_role",
-        ok_codes=_EXISTS,
-        RoleName=wanted.name,
-        Path=wanted.path or "/",
-        AssumeRolePolicyDocument=wanted.trust_policy,
-        Tags=MANAGED_TAG,
+    created = _trusting(
+        ctx,
+        lambda: ctx.api.call(
+            "iam",
+            "create_role",
+            ok_codes=_EXISTS,
+            RoleName=wanted.name,
+            Path=wanted.path or "/",
+            AssumeRolePolicyDocument=wanted.trust_policy,
+            Tags=MANAGED_TAG,
+        ),
     )
     if created is None:  # it exists: bring trust and marker to the wanted state
-        ctx.api.require(
-            "iam",
-            "update_assume_role_policy",
-            RoleName=wanted.name,
-            PolicyDocument=wanted.trust_policy,
+        _trusting(
+            ctx,
+            lambda: ctx.api.require(
+                "iam",
+                "update_assume_role_policy",
+                RoleName=wanted.name,
+                PolicyDocument=wanted.trust_policy,
+            ),
         )
         if wanted.managed_by_meshctl:
             ctx.api.require("iam", "tag_role", RoleName=wanted.name, Tags=MANAGED_TAG)

@@ -223,6 +223,34 @@ def test_role_create_update_delete(sessions: AccountSessions) -> None:
     assert _mesh_roles(sessions) == ()
 
 
+def test_role_trusting_a_principal_iam_does_not_know_yet_waits_for_it(
+    sessions: AccountSessions, sandbox: InProcessSandbox
+) -> None:
+    """IAM is eventually consistent: a role created moments ago may be refused in a trust policy
+    ("Invalid principal") for a few seconds. meshctl waits and tries again; here the member role
+    appears during the second wait, and the mesh role is then created."""
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 2:  # IAM "propagates" the member role
+            member = _member_role()
+            sandbox.session(PRODUCER).client("iam").create_role(
+                RoleName=member.name, Path=member.path, AssumeRolePolicyDocument=member.trust_policy
+            )
+
+    executor = Executor(
+        sessions, who=WHO, plan_id="plan-1", commit=None, clock=lambda: NOW, sleep=sleep
+    )
+    role = _role()
+    (outcome,) = executor.execute(
+        [_change(Kind.ROLE, Action.CREATE, role.address, MESH, after=role)]
+    )
+    assert outcome.status is OutcomeStatus.DONE, outcome.error
+    assert waits == [1.0, 2.0]
+    assert _mesh_roles(sessions) == (role,)
+
+
 def test_role_update_writes_only_what_differs(sessions: AccountSessions) -> None:
     """A role whose trust alone drifted is fixed with one UpdateAssumeRolePolicy (not create,
     tag and put as well); a role deleted since the plan is created again by the update."""
