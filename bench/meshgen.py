@@ -49,7 +49,7 @@ from meshctl.model import (
 from meshctl.observed import Database, Grant, SubscriptionRecord
 from meshctl.plan import Action, Change, Kind, Plan
 from meshctl.planner import make_plan
-from meshctl.sandbox.seed import bucket_name, columns_for, partition_keys_for
+from meshctl.sandbox.seed import bucket_name, table_input
 
 SessionFor = Callable[[str], boto3.Session]
 T = TypeVar("T")
@@ -275,24 +275,6 @@ class _Sessions:
         return self._clients[key]
 
 
-def _table_input(table: str, location: str) -> dict[str, Any]:
-    """A producer's source table as the sandbox seed makes them (columns by name, parquet)."""
-    parquet = "org.apache.hadoop.hive.ql.io.parquet"
-    return {
-        "Name": table,
-        "TableType": "EXTERNAL_TABLE",
-        "Parameters": {"classification": "parquet", "EXTERNAL": "TRUE"},
-        "PartitionKeys": [{"Name": key, "Type": "string"} for key in partition_keys_for(table)],
-        "StorageDescriptor": {
-            "Columns": [{"Name": name, "Type": kind} for name, kind in columns_for(table)],
-            "Location": location,
-            "InputFormat": f"{parquet}.MapredParquetInputFormat",
-            "OutputFormat": f"{parquet}.MapredParquetOutputFormat",
-            "SerdeInfo": {"SerializationLibrary": f"{parquet}.serde.ParquetHiveSerDe"},
-        },
-    }
-
-
 def build_sources(spec: MeshSpec, session_for_account: SessionFor) -> int:
     """Each producer's bucket, source databases and tables; returns the number of tables.
 
@@ -316,7 +298,7 @@ def build_sources(spec: MeshSpec, session_for_account: SessionFor) -> int:
         glue.create_database(DatabaseInput={"Name": db, "LocationUri": f"s3://{bucket}/{db}/"})
         for table in product.tables:
             location = f"s3://{bucket}/{db}/{table}/"
-            glue.create_table(DatabaseName=db, TableInput=_table_input(table, location))
+            glue.create_table(DatabaseName=db, TableInput=table_input(table, location))
             count += 1
     return count
 

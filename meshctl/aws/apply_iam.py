@@ -54,49 +54,68 @@ def role(ctx: ApplyContext, change: Change) -> None:
         )
 
 
-def _trusting(ctx: ApplyContext, write: Callable[[], T]) -> T:
+def _saving_trust(ctx: ApplyContext, write: Callable[[], T]) -> T:
     """``write()`` (a call that saves a trust policy), retried while IAM does not yet know a
     principal the policy names."""
-    for wait in (*PRINCIPAL_WAITS, None):
+    for wait in PRINCIPAL_WAITS:
         try:
             return write()
         except AwsError as exc:
-            cause = exc.__cause__
-            unknown_principal = (
-                cause is not None
-                and is_code(cause, "MalformedPolicyDocument")
-                and "invalid principal" in error_message(cause).lower()
-            )
-            if wait is None or not unknown_principal:
+            if not _unknown_principal(exc):
                 raise
             ctx.sleep(wait)
-    raise AssertionError("unreachable")  # the last round returns or raises
+    return write()
+
+
+def _unknown_principal(exc: AwsError) -> bool:
+    cause = exc.__cause__
+    return (
+        cause is not None
+        and is_code(cause, "MalformedPolicyDocument")
+        and "invalid principal" in error_message(cause).lower()
+    )
 
 
 def _update_in_place(ctx: ApplyContext, before: Role, wanted: Role) -> bool:
     """Only what differs from ``before`` (the plan's view of the role): a changed trust is one
     call, not four. False when the role has gone since the plan (it is then created)."""
     name = wanted.name
-    calls: list[tuple[str, dict[str, Any]]] = []
+    writes: list[Callable[[], object]] = []
     if before.trust_policy != wanted.trust_policy:
-        trust: dict[str, Any] = {"RoleName": name, "PolicyDocument": wanted.trust_policy}
-        updated = _trusting(
-            ctx, lambda: ctx.api.call("iam", "update_assume_role_policy", absent=True, **trust)
+        writes.append(
+            lambda: _saving_trust(
+                ctx,
+                lambda: ctx.api.call(
+                    "iam",
+                    "update_assume_role_policy",
+                    absent=True,
+                    RoleName=name,
+                    PolicyDocument=wanted.trust_policy,
+                ),
+            )
         )
-        if updated is None:
-            return False
     if wanted.managed_by_meshctl and not before.managed_by_meshctl:
-        calls.append(("tag_role", {"RoleName": name, "Tags": MANAGED_TAG}))
+        writes.append(
+            lambda: ctx.api.call("iam", "tag_role", absent=True, RoleName=name, Tags=MANAGED_TAG)
+        )
     policy = (wanted.policy_name, wanted.policy)
     if wanted.policy_name and wanted.policy and (before.policy_name, before.policy) != policy:
-        put = {"RoleName": name, "PolicyName": wanted.policy_name, "PolicyDocument": wanted.policy}
-        calls.append(("put_role_policy", put))
-    return all(ctx.api.call("iam", method, absent=True, **kw) is not None for method, kw in calls)
+        writes.append(
+            lambda: ctx.api.call(
+                "iam",
+                "put_role_policy",
+                absent=True,
+                RoleName=name,
+                PolicyName=wanted.policy_name,
+                PolicyDocument=wanted.policy,
+            )
+        )
+    return all(write() is not None for write in writes)  # stops at the first "no such role"
 
 
 def _put_role(ctx: ApplyContext, wanted: Role) -> None:
     """Create the role, or bring an existing one to ``wanted`` whatever it holds."""
-    created = _trusting(
+    created = _saving_trust(
         ctx,
         lambda: ctx.api.call(
             "iam",
@@ -109,7 +128,7 @@ def _put_role(ctx: ApplyContext, wanted: Role) -> None:
         ),
     )
     if created is None:  # it exists: bring trust and marker to the wanted state
-        _trusting(
+        _saving_trust(
             ctx,
             lambda: ctx.api.require(
                 "iam",

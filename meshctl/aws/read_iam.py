@@ -19,6 +19,7 @@ from meshctl.aws.api import AccountApi
 from meshctl.aws.tracker import MANAGED_BY
 from meshctl.codec import canonical_json
 from meshctl.observed import IamUser, Role
+from meshctl.policies import assume_policy_name
 
 MESH_PATH = "/AwsDataMesh/"
 MEMBER_ROLE_NAMES = frozenset({"DataMeshProducer", "DataMeshConsumer"})
@@ -68,7 +69,7 @@ def iam_user_from_api(
     account_id: str, name: str, user: Mapping[str, Any] | None, group: Mapping[str, Any] | None
 ) -> IamUser:
     """The user ``name`` and group ``<name>Group`` as one value (either may be missing)."""
-    policy_name, policy = _inline(group or {}, "GroupPolicyList", f"Assume{name}")
+    policy_name, policy = _inline(group or {}, "GroupPolicyList", assume_policy_name(name))
     tags = {str(t["Key"]): str(t.get("Value", "")) for t in (user or {}).get("Tags", [])}
     return IamUser(
         account_id=account_id,

@@ -99,8 +99,8 @@ def _fragment(**values: Any) -> _Fragment:
     return _Fragment(**values)
 
 
-def _iam_fragment(api: AccountApi, names: Iterable[str] = ()) -> _Fragment:
-    roles, users = read_iam(api, names=names)
+def _iam_fragment(api: AccountApi) -> _Fragment:
+    roles, users = read_iam(api)
     return _Fragment(roles=roles, iam_users=users)
 
 
@@ -175,8 +175,7 @@ def _read_member(api: AccountApi, spec: MeshSpec, account: Account) -> _Fragment
             found.databases.append(db)
     # Producers receive the mesh's RAM invitations too (for their grants on the mesh database).
     found.accepted_shares, found.pending_invitations = _read_invitations(api, mesh_id)
-    iam = _iam_fragment(api, MEMBER_ROLE_NAMES)
-    found.roles, found.iam_users = iam.roles, iam.iam_users
+    found.roles, found.iam_users = read_iam(api, names=MEMBER_ROLE_NAMES)
     return found
 
 

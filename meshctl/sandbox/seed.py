@@ -184,7 +184,8 @@ def partition_keys_for(table: str) -> tuple[str, ...]:
     return ("region",) if zlib.crc32(lowered.encode()) % 3 == 0 else ()
 
 
-def _table_input(table: str, location: str) -> dict[str, Any]:
+def table_input(table: str, location: str) -> dict[str, Any]:
+    """A producer's source table as the seed makes it (columns by name, parquet)."""
     parquet = "org.apache.hadoop.hive.ql.io.parquet"
     return {
         "Name": table,
@@ -239,7 +240,7 @@ def seed_producers(spec: MeshSpec, session_for_account: SessionFor) -> list[Seed
         for table in tables:
             location = f"s3://{bucket}/{database}/{table}/"
             _create(
-                glue.create_table, DatabaseName=database, TableInput=_table_input(table, location)
+                glue.create_table, DatabaseName=database, TableInput=table_input(table, location)
             )
             keys = partition_keys_for(table)
             _seed_partitions(glue, database, table, keys, location)

@@ -5,17 +5,21 @@ a server.
 - ``server_sandbox``: one moto server (``ThreadedMotoServer``) on 127.0.0.1 and a free port, with
   the patches, for code that must talk HTTP (the CLI run as a subprocess). ``reset()`` empties it.
 
-Both reach accounts by sts:AssumeRole, never by ``MOTO_ACCOUNT_ID``.
+Both reach accounts by sts:AssumeRole, never by ``MOTO_ACCOUNT_ID``. ``run_meshctl`` runs the
+installed console script as a user would, for tests that check exit codes and output.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import subprocess
+import sys
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import boto3
@@ -31,6 +35,27 @@ from meshctl.sandbox.sessions import (
     sandbox_variables,
     subprocess_env,
 )
+
+MESHCTL = Path(sys.executable).parent / "meshctl"  # the console script of this environment
+
+
+def run_meshctl(
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 180,
+) -> subprocess.CompletedProcess[str]:
+    """``meshctl ARGS``, output captured, exit code kept, no terminal on stdin (as in CI)."""
+    return subprocess.run(
+        [str(MESHCTL), *args],
+        cwd=cwd,
+        env=dict(env) if env is not None else None,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 class _Env(Protocol):

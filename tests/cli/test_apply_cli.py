@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +20,10 @@ from meshctl.aws.lock import LockTable
 from meshctl.config import load_spec
 from meshctl.ids import subscription_id
 from meshctl.sandbox.seed import seed_producers
-from meshctl.sandbox.testing import ServerSandbox
+from meshctl.sandbox.testing import ServerSandbox, run_meshctl
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "mesh.yaml"
-MESHCTL = Path(sys.executable).parent / "meshctl"
 
 MESH = "555555555555"
 MARKETING = "999999999999"
@@ -49,16 +47,7 @@ def mesh_file(tmp_path: Path) -> Path:
 
 def meshctl(server: ServerSandbox, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """Run the console script with no terminal on stdin (as in CI)."""
-    proc = subprocess.run(
-        [str(MESHCTL), *args],
-        cwd=cwd,
-        env=dict(server.env),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    proc = run_meshctl(*args, env=server.env, cwd=cwd)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
 

@@ -12,7 +12,6 @@ import os
 import re
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -21,12 +20,11 @@ from pathlib import Path
 import pytest
 
 from meshctl import __version__
-from meshctl.sandbox.testing import ServerSandbox
+from meshctl.sandbox.testing import ServerSandbox, run_meshctl
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "mesh.yaml"
 INVALID = ROOT / "tests" / "data" / "invalid" / "unknown-consumer.yaml"
-MESHCTL = Path(sys.executable).parent / "meshctl"
 ACCESS_KEY = "AKIAEXAMPLEKEY123456"
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY1"
 # Slow retries against an unreachable endpoint would leave CI hanging; this is generous.
@@ -54,15 +52,7 @@ def run(
     *args: str, env: dict[str, str], cwd: Path = ROOT
 ) -> tuple[subprocess.CompletedProcess[str], float]:
     started = time.monotonic()
-    proc = subprocess.run(
-        [str(MESHCTL), *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    proc = run_meshctl(*args, env=env, cwd=cwd, timeout=120)
     output = proc.stdout + proc.stderr
     assert ACCESS_KEY not in output and SECRET_KEY not in output
     return proc, time.monotonic() - started

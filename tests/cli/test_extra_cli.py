@@ -25,12 +25,11 @@ from meshctl.ids import subscription_id
 from meshctl.observed import RecordStatus, SubscriptionRecord
 from meshctl.render import MARKDOWN_MARKER, render_json
 from meshctl.sandbox.seed import seed_producers
-from meshctl.sandbox.testing import InProcessSandbox, ServerSandbox
+from meshctl.sandbox.testing import InProcessSandbox, ServerSandbox, run_meshctl
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "mesh.yaml"
 BIN = Path(sys.executable).parent
-MESHCTL = BIN / "meshctl"
 MESH = "555555555555"
 SALES = "111111111111"
 FINANCE = "333333333333"
@@ -44,9 +43,7 @@ def meshctl(
 ) -> subprocess.CompletedProcess[str]:
     env = dict(server.env) if server else {**os.environ}
     env["COLUMNS"] = "250"  # rich tables: one line per row
-    proc = subprocess.run(
-        [str(MESHCTL), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=180
-    )
+    proc = run_meshctl(*args, env=env, cwd=cwd)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -21,12 +20,11 @@ from meshctl.config import load_spec
 from meshctl.plan import Action, Plan
 from meshctl.render import MARKDOWN_MARKER
 from meshctl.sandbox.seed import seed_producers
-from meshctl.sandbox.testing import ServerSandbox
+from meshctl.sandbox.testing import ServerSandbox, run_meshctl
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "mesh.yaml"
 PLAN_SCHEMA = ROOT / "schemas" / "plan.schema.json"
-MESHCTL = Path(sys.executable).parent / "meshctl"
 
 ACCESS_KEY = "AKIAEXAMPLEKEY123456"
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY1"  # 40 characters, as AWS secrets are
@@ -55,15 +53,7 @@ def _env(server: ServerSandbox, **extra: str) -> dict[str, str]:
 def meshctl(
     server: ServerSandbox, *args: str, cwd: Path = ROOT, **extra_env: str
 ) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [str(MESHCTL), *args],
-        cwd=cwd,
-        env=_env(server, **extra_env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    proc = run_meshctl(*args, env=_env(server, **extra_env), cwd=cwd, timeout=120)
     _assert_no_secrets(proc.stdout, proc.stderr)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc

@@ -11,7 +11,6 @@ file name. Each case runs the real console script and must exit 1, without a tra
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +19,10 @@ import pytest
 
 from meshctl.config import load_spec, summarize
 from meshctl.errors import ValidationError
+from meshctl.sandbox.testing import run_meshctl
 
 ROOT = Path(__file__).resolve().parents[2]
 INVALID = ROOT / "tests" / "data" / "invalid"
-MESHCTL = Path(sys.executable).parent / "meshctl"
 
 
 @dataclass(frozen=True)
@@ -62,13 +61,7 @@ CASES = sorted(p for p in INVALID.iterdir() if p.suffix == ".yaml" or p.suffix =
 
 
 def _validate(path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(MESHCTL), "validate", "-f", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_meshctl("validate", "-f", str(path), timeout=60)
 
 
 def test_corpus_covers_the_bad_input_list() -> None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,14 +29,13 @@ import yaml
 from meshctl.config import load_spec
 from meshctl.ids import subscription_id
 from meshctl.sandbox.seed import seed_producers
-from meshctl.sandbox.testing import ServerSandbox
+from meshctl.sandbox.testing import ServerSandbox, run_meshctl
 
 from .helper_venv import HelperVenvError, ensure_helper_venv
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "mesh.yaml"
 DRIVER = Path(__file__).with_name("drive_helper_library.py")
-MESHCTL = Path(sys.executable).parent / "meshctl"
 TABLE = "AwsDataMeshSubscriptions"
 
 MESH = "555555555555"
@@ -162,15 +160,7 @@ def library(library_python: Path | HelperVenvError, sandbox_server: ServerSandbo
 
 def _meshctl(server: ServerSandbox, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**server.env, "COLUMNS": "200", "NO_COLOR": "1"}
-    return subprocess.run(
-        [str(MESHCTL), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=300,
-        check=False,
-    )
+    return run_meshctl(*args, env=env, cwd=ROOT, timeout=300)
 
 
 def _apply(server: ServerSandbox, mesh_file: Path) -> None:

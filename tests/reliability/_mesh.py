@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -27,10 +26,10 @@ from boto3.dynamodb.types import TypeDeserializer
 
 from meshctl.ids import subscription_id
 from meshctl.model import MeshSpec, SubscriptionStatus
+from meshctl.sandbox.testing import run_meshctl
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "mesh.yaml"
-MESHCTL = Path(sys.executable).parent / "meshctl"
 CRASHHOOK = Path(__file__).resolve().parent / "crashhook"
 
 SessionFor = Callable[[str], Any]
@@ -46,15 +45,7 @@ def meshctl(
     *args: str, env: Mapping[str, str], cwd: Path = ROOT, timeout: float = 180
 ) -> subprocess.CompletedProcess[str]:
     """Run the installed console script as a user would."""
-    return subprocess.run(
-        [str(MESHCTL), *args],
-        cwd=cwd,
-        env=dict(env),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    return run_meshctl(*args, env=env, cwd=cwd, timeout=timeout)
 
 
 def scan_items(session_for: SessionFor, spec: MeshSpec) -> list[dict[str, Any]]:

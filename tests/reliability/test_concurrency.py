@@ -23,9 +23,9 @@ from meshctl.applier import Status
 from meshctl.engine import Engine
 from meshctl.ids import subscription_id
 from meshctl.model import MeshSpec
-from meshctl.sandbox.testing import InProcessSandbox, ServerSandbox
+from meshctl.sandbox.testing import MESHCTL, InProcessSandbox, ServerSandbox
 
-from ._mesh import CRASHHOOK, EXAMPLE, MESHCTL, mesh_problems, meshctl, scan_items
+from ._mesh import CRASHHOOK, EXAMPLE, mesh_problems, meshctl, scan_items
 from .conftest import NOW
 
 MESH = "555555555555"

@@ -10,7 +10,8 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-MESHCTL = Path(sys.executable).parent / "meshctl"
+from meshctl.sandbox.testing import run_meshctl
+
 _AWS_VARS = ("AWS_", "MOTO_")
 
 
@@ -29,15 +30,7 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 def meshctl(*args: str, cwd: Path, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(MESHCTL), *args],
-        cwd=cwd,
-        env=dict(env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_meshctl(*args, env=env, cwd=cwd, timeout=120)
 
 
 def exited(pid: int) -> bool:
