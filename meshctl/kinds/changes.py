@@ -79,6 +79,16 @@ class ChangeSet:
             Entry(kind, Action.DELETE, address, account_id, before, after, Drift.ORPHANED, reason)
         )
 
+    def removed_with_parent(
+        self, kind: Kind, address: str, account_id: str, before: Any, parent: str
+    ) -> Entry:
+        """Something meshctl does not own on a resource this plan deletes: it goes with its
+        parent whatever ``prune`` says, so the plan shows (and the guards count) its removal."""
+        reason = f"on {parent}, which this plan deletes: removed with it"
+        return self._add(
+            Entry(kind, Action.DELETE, address, account_id, before, None, Drift.UNMANAGED, reason)
+        )
+
     def unmanaged(
         self,
         kind: Kind,

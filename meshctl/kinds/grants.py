@@ -6,9 +6,14 @@ mesh account by the readers) and their tables, and catalog-level grants to the m
 catalog grants to other principals — are not meshctl's business and are not listed.
 
 Which non-declared live grants meshctl *owns* (and so revokes as ``orphaned``): the grant is
-derivable from what it manages — the subscriber of one of its records on that record's database
+derivable from what it manages — the subscriber of one of its records (or of a helper-library
+record a declaration adopts in this plan) on that record's database
 or tables, the producer of (or a mesh role on) a mesh database it manages, a catalog grant to a
 mesh role it manages. Everything else is ``unmanaged``. Column-level grants are never meshctl's.
+
+An unmanaged grant on a database or table this plan deletes cannot be left alone: Lake Formation
+drops it with its resource. It is planned as a delete of its own (drift ``unmanaged``), revoked
+before its parent goes and counted by ``--max-revokes``, never shown as kept.
 """
 
 from __future__ import annotations
@@ -17,11 +22,11 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from meshctl import policies
-from meshctl.canonical import IAM_ALLOWED_PRINCIPALS, drop_implicit, is_column_resource
+from meshctl.canonical import IAM_ALLOWED_PRINCIPALS, drop_implicit, is_column_resource, table_name
 from meshctl.desired import Desired, Seen
 from meshctl.kinds.changes import ChangeSet
 from meshctl.observed import Grant, ResourceType
-from meshctl.plan import Kind
+from meshctl.plan import Action, Kind
 
 _ALL_TABLES = None  # record cover: every table of the database
 
@@ -54,7 +59,9 @@ class Ownership:
             if table.account_id == m and table.owner:
                 own.producers_of.setdefault(table.database, set()).add(table.owner)
         for record in seen.observed.subscriptions:
-            if not record.managed:
+            # A record a declaration adopts in this plan is meshctl's from this plan on, and so
+            # are its grants: demoting or expiring it revokes them now, not one plan later.
+            if not record.managed and record.subscription_id not in desired.claimed:
                 continue
             # Archived records count too: a revoke that failed while archiving is retried.
             own.producers_of.setdefault(record.database, set()).add(record.owner)
@@ -144,6 +151,7 @@ def plan_grants(
         elif current != want:
             why = desired.reasons.get(address) or "declared in mesh.yaml"
             changes.update(Kind.GRANT, address, m, current, want, f"live grant differs: {why}")
+    doomed = _deleted_parents(changes)
     for address, current in live.items():
         if address in desired.grants:
             continue
@@ -152,8 +160,33 @@ def plan_grants(
             changes.orphan(
                 Kind.GRANT, address, m, current, why or "no longer declared in mesh.yaml"
             )
+        elif parent := _parent_in(doomed, current):
+            changes.removed_with_parent(Kind.GRANT, address, m, current, parent)
         else:
             changes.unmanaged(
                 Kind.GRANT, address, m, current, "not granted by anything meshctl manages"
             )
     return sorted(warnings)
+
+
+def _deleted_parents(changes: ChangeSet) -> dict[tuple[str, str], str]:
+    """(database, table or "") of the mesh databases and table copies this plan deletes, with
+    their address. Planned before the grants, so the entries are already there."""
+    m = changes.mesh_account_id
+    out: dict[tuple[str, str], str] = {}
+    for entry in changes.entries.values():
+        if entry.action is not Action.DELETE or entry.account_id != m:
+            continue
+        if entry.kind is Kind.DATABASE and not entry.before.target_account_id:
+            out[(entry.before.name, "")] = entry.address
+        elif entry.kind is Kind.TABLE:
+            out[(entry.before.database, entry.before.name)] = entry.address
+    return out
+
+
+def _parent_in(doomed: dict[tuple[str, str], str], grant: Grant) -> str:
+    resource = grant.resource
+    if not resource.database:
+        return ""
+    table = table_name(resource) if resource.type is ResourceType.TABLE else ""
+    return doomed.get((resource.database, table)) or doomed.get((resource.database, ""), "")
