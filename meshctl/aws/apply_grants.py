@@ -3,7 +3,8 @@
 Per-entry failures come back in ``Failures`` (not as an exception) and become that change's
 failed Outcome. ``ConcurrentModificationException`` — for a whole call or one entry — is retried
 with backoff. Revoking what is not there ("No permissions revoked", or the grantee has none)
-counts as done: the goal state is reached.
+counts as done: the goal state is reached. When a whole call of several entries answers so, the
+answer cannot say which entry it means: each is revoked again alone, and reported alone.
 
 An update grants what was added first and revokes what was dropped second, so access never
 drops in between (DESIGN.md §4); a change whose grant step failed is not revoked from.
@@ -107,7 +108,11 @@ def _batch(ctx: ApplyContext, method: str, entries: list[Entry], errors: dict[st
                 elif (
                     revoke and cause is not None and _nothing_to_revoke(code, error_message(cause))
                 ):
-                    pass
+                    if len(pending) > 1:
+                        # The call as a whole says nothing was revoked, without saying for
+                        # which entry: only an entry alone can be told done.
+                        for entry in pending.values():
+                            _batch(ctx, method, [entry], errors)
                 else:
                     for address, _ in pending.values():
                         errors[address] = str(exc)

@@ -90,7 +90,9 @@ class FaultInjector:
     exactly one); ``first_attempts_only`` spares botocore's retries (so with ``rate=1`` every
     call fails once, then goes through); ``every=k`` makes only every k-th attempt of each
     operation eligible (with ``rate=1, every=2`` calls alternate between failing and working,
-    which also spares meshctl's own retries); ``weights`` picks the mix of kinds.
+    which also spares meshctl's own retries); ``weights`` picks the mix of kinds; ``error``
+    (status, code, message) answers every fault with that service error instead (an answer AWS
+    gives that a test needs exactly once, such as a call-level "No permissions revoked").
     ``injected`` counts the faults by kind, ``by_operation`` by "service:Operation",
     ``attempts`` every attempt seen.
     """
@@ -103,6 +105,7 @@ class FaultInjector:
     first_attempts_only: bool = False
     every: int = 1
     weights: dict[FaultKind, int] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    error: tuple[int, str, str] | None = None
     injected: Counter[FaultKind] = field(default_factory=Counter, init=False)
     by_operation: Counter[str] = field(default_factory=Counter, init=False)
     attempts: int = field(default=0, init=False)
@@ -210,6 +213,8 @@ class FaultInjector:
             raise ConnectionClosedError(endpoint_url=url)
         if kind is FaultKind.UNREACHABLE:
             raise EndpointConnectionError(endpoint_url=url)
+        if self.error is not None:
+            return _answer(url, service, *self.error)
         return _error_response(url, service, kind)
 
 
@@ -248,11 +253,17 @@ def _error_response(url: str, service: str, kind: FaultKind) -> AWSResponse:
         FaultKind.UNAVAILABLE: (503, "ServiceUnavailable"),
         FaultKind.CONCURRENT: (400, "ConcurrentModificationException"),
     }[kind]
-    message = f"injected by meshctl.sandbox.faults ({kind.value})"
+    if kind is FaultKind.THROTTLE and service in _QUERY:
+        code = "Throttling"
+    if kind is FaultKind.THROTTLE and service in _REST_XML:
+        status, code = 503, "SlowDown"
+    return _answer(url, service, status, code, f"injected by meshctl.sandbox.faults ({kind})")
+
+
+def _answer(url: str, service: str, status: int, code: str, message: str) -> AWSResponse:
+    """An error answer in the wire format of ``service``."""
     headers: dict[str, str] = {"x-amzn-RequestId": "fault-injected"}
     if service in _QUERY:
-        if kind is FaultKind.THROTTLE:
-            code = "Throttling"
         body = (
             "<ErrorResponse><Error><Type>Sender</Type>"
             f"<Code>{code}</Code><Message>{message}</Message></Error>"
@@ -260,8 +271,6 @@ def _error_response(url: str, service: str, kind: FaultKind) -> AWSResponse:
         ).encode()
         headers["Content-Type"] = "text/xml"
     elif service in _REST_XML:
-        if kind is FaultKind.THROTTLE:
-            status, code = 503, "SlowDown"
         body = f"<Error><Code>{code}</Code><Message>{message}</Message></Error>".encode()
         headers["Content-Type"] = "application/xml"
     else:  # json and rest-json: the error type travels in a header and in the body
