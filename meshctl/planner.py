@@ -122,7 +122,7 @@ def make_plan(
         ignored.add(spec.mesh.role_arn)
     ownership = Ownership.build(seen, desired)
     grant_warnings = plan_grants(seen, desired, ownership, changes, ignored)
-    plan_records(spec, seen, desired, changes)
+    plan_records(spec, seen, desired, changes, today)
     plan_links(seen, desired, changes)
 
     return Plan(

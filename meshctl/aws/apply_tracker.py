@@ -6,7 +6,8 @@
   ``attribute_not_exists(Version) AND Status = before.status``.
 - Every write sets ``Version = before.version + 1``, ``ManagedBy``, ``UpdatedBy``/``UpdatedDate``,
   ``LastPlanId`` and ``GitCommit``; ``CreationDate``/``CreatedBy`` only when absent.
-- archive = update to ``Status = Deleted`` plus a note; the item stays (DESIGN.md §3).
+- archive = update to ``Status = Deleted`` plus the note the plan's archived value carries; the
+  item stays (DESIGN.md §3). Like every action, this never reads the change's ``reason``.
 
 A failed condition is never retried and never overwritten: the outcome says the record changed
 since plan, unless the item already holds exactly this plan's write (a re-run), which is done.
@@ -38,7 +39,7 @@ def subscription(ctx: ApplyContext, change: Change, *, table: str) -> None:
         return
     before = from_json(SubscriptionRecord, change.before)
     if change.action is Action.DELETE:
-        after = _archived(ctx, before, change)
+        after = _archived(before, change)
     else:
         after = from_json(SubscriptionRecord, change.after)
     _update(ctx, table, before, _granted(ctx, after))
@@ -62,14 +63,15 @@ def _granted(ctx: ApplyContext, record: SubscriptionRecord) -> SubscriptionRecor
     )
 
 
-def _archived(ctx: ApplyContext, before: SubscriptionRecord, change: Change) -> SubscriptionRecord:
-    """The record to write when archiving: the plan's value, else ``before`` with a note."""
-    after = from_json(SubscriptionRecord, change.after) if change.after else before
-    if set(after.notes) <= set(before.notes):
-        # The note is the record's own history text, so the plan's reason is the right words.
-        why = change.reason or "removed from mesh.yaml"
-        note = f"{ctx.now()} archived by meshctl (plan {ctx.plan_id}): {why}"
-        after = replace(after, notes=(*after.notes, note))
+def _archived(before: SubscriptionRecord, change: Change) -> SubscriptionRecord:
+    """The record to write when archiving: the plan's archived value, which carries its note."""
+    if change.after is None:
+        raise ChangeFailed(
+            f"the plan holds no archived record for {change.address}; run plan again"
+        )
+    after = from_json(SubscriptionRecord, change.after)
+    if after.subscription_id != before.subscription_id:
+        raise ChangeFailed(f"the plan archives {after.subscription_id} as {before.subscription_id}")
     return replace(after, status=RecordStatus.DELETED)
 
 

@@ -199,9 +199,12 @@ def _record(
     return dataclasses.replace(live, **{name: getattr(record, name) for name in SEMANTIC_FIELDS})
 
 
-def archived(record: SubscriptionRecord, reason: str) -> SubscriptionRecord:
-    """The record as apply writes it when archiving: ``Deleted``, with a note saying why."""
-    note = f"archived by meshctl: {reason}"
+def archived(record: SubscriptionRecord, reason: str, today: date) -> SubscriptionRecord:
+    """The record as apply writes it when archiving: ``Deleted``, with a dated note saying why.
+
+    The note is data of the change: apply writes it as planned and never reads ``reason``. The
+    date keeps a second archive (after a revival) a note of its own in the record's history."""
+    note = f"archived by meshctl on {today.isoformat()}: {reason}"
     return dataclasses.replace(
         record, status=RecordStatus.DELETED, notes=tuple(sorted({*record.notes, note}))
     )
@@ -221,13 +224,15 @@ def _expiry_warnings(subs: Iterable[Subscription], today: date, desired: Desired
 # --- diffs --------------------------------------------------------------------------------------
 
 
-def plan_records(spec: MeshSpec, seen: Seen, desired: Desired, changes: ChangeSet) -> None:
+def plan_records(
+    spec: MeshSpec, seen: Seen, desired: Desired, changes: ChangeSet, today: date
+) -> None:
     m = spec.mesh.account_id
     for address, intent in desired.records.items():
         live = intent.live
         if intent.after is None:  # expired
             if live is not None and live.status is not RecordStatus.DELETED:
-                after = archived(live, intent.archive_reason)
+                after = archived(live, intent.archive_reason, today)
                 changes.orphan(
                     Kind.SUBSCRIPTION, address, m, live, intent.archive_reason, after=after
                 )
@@ -258,7 +263,7 @@ def plan_records(spec: MeshSpec, seen: Seen, desired: Desired, changes: ChangeSe
         used.add(address)
         if record.managed:
             reason = "removed from mesh.yaml"
-            after = archived(record, reason)
+            after = archived(record, reason, today)
             changes.orphan(Kind.SUBSCRIPTION, address, m, record, reason, after=after)
         else:
             changes.unmanaged(
@@ -267,7 +272,7 @@ def plan_records(spec: MeshSpec, seen: Seen, desired: Desired, changes: ChangeSe
                 m,
                 record,
                 f"helper-library subscription {record.subscription_id} not declared",
-                after_if_pruned=archived(record, "not declared in mesh.yaml (--prune)"),
+                after_if_pruned=archived(record, "not declared in mesh.yaml (--prune)", today),
             )
 
 

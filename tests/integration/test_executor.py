@@ -17,6 +17,7 @@ from meshctl.aws.reader import read_mesh
 from meshctl.aws.sessions import AccountSessions
 from meshctl.codec import canonical_json, to_json
 from meshctl.ids import subscription_id
+from meshctl.kinds.subscriptions import archived
 from meshctl.model import Account, AccountRole, MeshSettings, MeshSpec, Product
 from meshctl.observed import (
     Column,
@@ -358,8 +359,9 @@ def test_iam_user_group_made_at_another_path_is_found_and_converges(
 def test_iam_user_with_access_keys_is_not_deleted(
     sessions: AccountSessions, sandbox: InProcessSandbox
 ) -> None:
-    """Credentials someone gave a meshctl user are never deleted: IAM refuses DeleteUser, the
-    change fails naming why, and the user (and so the plan's delete) stays for the next apply."""
+    """Credentials someone gave a meshctl user are never deleted: the change fails naming them
+    before anything changes, and the whole pair (and so the plan's delete) stays for the next
+    apply. More cases: test_iam_user_delete.py."""
     user = _user("DataMeshProducer", PRODUCER)
     executor = _executor(sessions)
     executor.execute([_change(Kind.IAM_USER, Action.CREATE, user.address, PRODUCER, after=user)])
@@ -369,13 +371,13 @@ def test_iam_user_with_access_keys_is_not_deleted(
         [_change(Kind.IAM_USER, Action.DELETE, user.address, PRODUCER, before=user)]
     )
     assert outcome.status is OutcomeStatus.FAILED
-    assert "DeleteConflict" in outcome.error and "access keys" in outcome.error
+    assert "has 1 access key;" in outcome.error and "never deletes credentials" in outcome.error
     assert (
         iam.list_access_keys(UserName="DataMeshProducer")["AccessKeyMetadata"][0]["AccessKeyId"]
         == key
     )
     (left,) = read_mesh(SPEC, sessions).iam_users
-    assert left.managed_by_meshctl and not left.group_exists
+    assert left == user  # group, its policy and the membership untouched
 
 
 # --- catalog -------------------------------------------------------------------------------
@@ -630,14 +632,47 @@ def test_library_item_is_adopted_then_archived_with_a_note(
         action=Action.DELETE,
         account_id=MESH,
         before=to_json(managed),
+        after=to_json(archived(managed, "removed from mesh.yaml", NOW.date())),
         reason="removed from mesh.yaml",
     )
     _run_twice(_executor(sessions, "plan-3"), [archive])
     (item,) = _items(sandbox)
     assert item["Status"] == "Deleted" and item["Version"] == 2
-    assert "approved by library" in item["Notes"]
-    (note,) = item["Notes"] - {"approved by library"}
-    assert "archived" in note and "removed from mesh.yaml" in note
+    assert item["Notes"] == {
+        "approved by library",
+        "archived by meshctl on 2026-05-01: removed from mesh.yaml",
+    }
+
+
+def test_archive_writes_the_planned_record_and_never_reads_the_reason(
+    sessions: AccountSessions, sandbox: InProcessSandbox
+) -> None:
+    """The reason is for people: a plan whose reason text was edited archives the same way."""
+    _table_change(sessions)
+    record = _record(status=RecordStatus.ACTIVE, notes=("archived by meshctl on 2026-05-01: x",))
+    _executor(sessions).execute(
+        [_change(Kind.SUBSCRIPTION, Action.CREATE, "subscription.a", MESH, after=record)]
+    )
+    (live,) = read_mesh(SPEC, sessions).subscriptions
+    archive = Change(
+        address="subscription.a",
+        kind=Kind.SUBSCRIPTION,
+        action=Action.DELETE,
+        account_id=MESH,
+        before=to_json(live),
+        after=to_json(archived(live, "x", NOW.date())),  # the same words archived it before
+        reason="TEXT FOR PEOPLE ONLY",
+    )
+    (outcome,) = _executor(sessions, "plan-2").execute([archive])
+    assert outcome.status is OutcomeStatus.DONE
+    (item,) = _items(sandbox)
+    assert item["Status"] == "Deleted"
+    assert item["Notes"] == {"archived by meshctl on 2026-05-01: x"}
+
+    without_value = replace(archive, before=to_json(replace(live, version=2)), after=None)
+    (refused,) = _executor(sessions, "plan-3").execute([without_value])
+    assert refused.status is OutcomeStatus.FAILED
+    assert "holds no archived record" in refused.error
 
 
 # --- consumer side -------------------------------------------------------------------------
