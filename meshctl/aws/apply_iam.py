@@ -209,12 +209,64 @@ def iam_user(ctx: ApplyContext, change: Change) -> None:
 def _delete_user(ctx: ApplyContext, old: IamUser) -> None:
     """Membership, then the group (policies first), then the user that marks the pair.
 
-    Credentials someone gave the user (access keys, a console password) are never deleted:
-    IAM then refuses DeleteUser with DeleteConflict, and the change fails saying so.
+    Credentials someone gave the user and policies put on it are never deleted, and IAM refuses
+    DeleteUser while any remain; so they are looked for before anything changes, and the change
+    fails naming them with the group, its policy and the membership untouched (deleting those
+    first left a user without its group that no plan would repair).
     """
     user, group = old.name, old.group_name
+    blockers = _delete_blockers(ctx, user)
+    if blockers:
+        raise ChangeFailed(
+            f"IAM user {user} has {_and(blockers)}; meshctl never deletes credentials or user "
+            "policies: remove them, then apply again"
+        )
     ctx.api.call("iam", "remove_user_from_group", absent=True, GroupName=group, UserName=user)
     if ctx.api.call("iam", "get_group", absent=True, GroupName=group, MaxItems=1) is not None:
         _strip_policies(ctx, "group", {"GroupName": group})
         ctx.api.call("iam", "delete_group", absent=True, GroupName=group)
     ctx.api.call("iam", "delete_user", absent=True, UserName=user)
+
+
+# What IAM refuses DeleteUser for, besides groups (API_DeleteUser.html): (call, answer key, one,
+# many); no key: the answer itself is the one thing (NoSuchEntity when there is none). IAM quotas
+# keep each list far below one page of 100 (2 access keys, 8 MFA devices, 2 signing certificates,
+# 5 SSH keys, 2 service-specific credentials per service, 20 managed policies, inline policies
+# within 2,048 characters), so the first page tells them all.
+_USER_BLOCKERS = (
+    ("list_access_keys", "AccessKeyMetadata", "access key", "access keys"),
+    ("get_login_profile", "", "a console password", ""),
+    ("list_mfa_devices", "MFADevices", "MFA device", "MFA devices"),
+    ("list_signing_certificates", "Certificates", "signing certificate", "signing certificates"),
+    ("list_ssh_public_keys", "SSHPublicKeys", "SSH public key", "SSH public keys"),
+    (
+        "list_service_specific_credentials",
+        "ServiceSpecificCredentials",
+        "service-specific credential",
+        "service-specific credentials",
+    ),
+    ("list_user_policies", "PolicyNames", "inline policy", "inline policies"),
+    (
+        "list_attached_user_policies",
+        "AttachedPolicies",
+        "attached managed policy",
+        "attached managed policies",
+    ),
+)
+
+
+def _delete_blockers(ctx: ApplyContext, user: str) -> list[str]:
+    """What keeps IAM from deleting ``user``, as phrases ("1 access key", "a console password");
+    empty when nothing does or the user is gone."""
+    found: list[str] = []
+    for method, key, one, many in _USER_BLOCKERS:
+        answer = ctx.api.call("iam", method, absent=True, UserName=user)
+        if not key:
+            found += [one] if answer is not None else []
+        elif count := len((answer or {}).get(key, [])):
+            found.append(f"{count} {one if count == 1 else many}")
+    return found
+
+
+def _and(phrases: list[str]) -> str:
+    return phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " and " + phrases[-1]

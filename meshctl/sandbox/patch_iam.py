@@ -1,18 +1,31 @@
-"""IAM refuses deletes of users and groups still in use, and trust in principals that do not exist.
+"""IAM refuses deletes of users and groups still in use, and trust in principals that do not exist;
+users can hold service-specific credentials.
 
 AWS answers DeleteConflict (HTTP 409) instead of deleting:
 
 - DeleteUser while the user has a login profile ("must delete login profile first."), access keys
-  ("must delete access keys first."), inline policies ("must delete policies first."), attached
-  managed policies ("must detach all policies first.") or is in a group ("must remove users from
-  group first."). Each message starts "Cannot delete entity, ".
+  ("must delete access keys first."), signing certificates ("must delete certificates first."),
+  SSH public keys or service-specific credentials ("must remove referenced objects first."), MFA
+  devices ("must delete MFA device first."), inline policies ("must delete policies first."),
+  attached managed policies ("must detach all policies first.") or is in a group ("must remove
+  users from group first."). Each message starts "Cannot delete entity, ".
 - DeleteGroup while the group has members ("must remove users from group first."), inline policies
   ("must delete policies first.") or attached managed policies ("must detach all policies first.").
 
-moto 5.2.5 refused only a user's policies: it deleted a user with a password, access keys or group
-memberships (leaving the deleted user listed in its groups), and deleted any group outright. The
-order follows AWS's DeleteUser documentation (password, keys, policies, groups); AWS does not
-document which conflict it reports first when there are several.
+moto 5.2.5 refused only a user's policies: it deleted a user with a password, access keys,
+certificates, SSH keys, MFA devices or group memberships (leaving the deleted user listed in its
+groups), and deleted any group outright. The order follows AWS's DeleteUser documentation
+(https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteUser.html: password, keys, signing
+certificates, SSH keys, Git credentials, MFA devices, policies, groups); AWS does not document
+which conflict it reports first when there are several, nor the messages: those for certificates,
+SSH keys and MFA devices are the ones AWS was seen to answer (aws-nuke issues 671, 522, 281); a
+service-specific credential is assumed to answer as an SSH key does.
+
+Service-specific credentials (CreateServiceSpecificCredential, ListServiceSpecificCredentials,
+DeleteServiceSpecificCredential; moto 5.2.5 implemented none) are kept per user, as in
+https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateServiceSpecificCredential.html: at
+most two per supported service and user (LimitExceeded), an unsupported service answers
+NotSupportedService, an unknown user or credential NoSuchEntity; the list never holds passwords.
 
 AWS answers MalformedPolicyDocument (HTTP 400) ``Invalid principal in policy: "AWS":"<arn>"`` to
 CreateRole and UpdateAssumeRolePolicy when the trust policy's ``Principal.AWS`` (a string or a
@@ -33,9 +46,19 @@ import json
 import re
 from typing import Any
 
-from moto.iam.exceptions import DeleteConflictException, MalformedPolicyDocument
+from moto.core.responses import ActionResult, EmptyResult
+from moto.core.utils import utcnow
+from moto.iam.exceptions import (
+    DeleteConflictException,
+    IAMException,
+    LimitExceededException,
+    MalformedPolicyDocument,
+    NotFoundException,
+)
 from moto.iam.models import IAMBackend, iam_backends
 from moto.iam.policy_validation import IAMTrustPolicyDocumentValidator
+from moto.iam.responses import IamResponse
+from moto.iam.utils import random_alphanumeric, random_resource_id
 
 _MARKER = "_meshctl_delete_conflicts"
 
@@ -51,6 +74,12 @@ def user_conflict(backend: Any, user: Any) -> Exception | None:
         return _conflict("delete login profile")
     if user.access_keys:
         return _conflict("delete access keys")
+    if user.signing_certificates:
+        return _conflict("delete certificates")
+    if user.ssh_public_keys or service_credentials(user):
+        return _conflict("remove referenced objects")
+    if user.mfa_devices:
+        return _conflict("delete MFA device")
     if user.policies:
         return _conflict("delete policies")
     if user.managed_policies:
@@ -183,9 +212,106 @@ def _wrap_update_assume_role_policy(original: Any) -> Any:
     return update_assume_role_policy
 
 
+# --- service-specific credentials ------------------------------------------------------------
+
+CREDENTIAL_SERVICES = frozenset(
+    {
+        "bedrock.amazonaws.com",
+        "cassandra.amazonaws.com",
+        "codecommit.amazonaws.com",
+        "logs.amazonaws.com",
+    }
+)
+CREDENTIALS_PER_SERVICE = 2
+_CREDENTIALS = "_meshctl_service_credentials"
+
+
+def service_credentials(user: Any) -> dict[str, dict[str, Any]]:
+    """The user's service-specific credentials by id (metadata only, no password)."""
+    found: dict[str, dict[str, Any]] = user.__dict__.setdefault(_CREDENTIALS, {})
+    return found
+
+
+def create_service_specific_credential(
+    self: Any, user_name: str, service_name: str
+) -> dict[str, Any]:
+    user = self.get_user(user_name)  # NoSuchEntity first, as AWS does
+    if service_name not in CREDENTIAL_SERVICES:
+        error: Exception = IAMException(
+            "NotSupportedService",
+            f"Service {service_name} is not supported for service-specific credentials.",
+        )
+        raise error
+    held = service_credentials(user)
+    if sum(c["ServiceName"] == service_name for c in held.values()) >= CREDENTIALS_PER_SERVICE:
+        limit: Exception = LimitExceededException(
+            f"Cannot exceed quota for ServiceSpecificCredentialsPerUserPerService: "
+            f"{CREDENTIALS_PER_SERVICE}"
+        )
+        raise limit
+    credential_id = "ACCA" + random_resource_id(17).upper()
+    metadata = {
+        "UserName": user_name,
+        "Status": "Active",
+        "ServiceUserName": f"{user_name}-at-{self.account_id}",
+        "CreateDate": utcnow(),
+        "ServiceSpecificCredentialId": credential_id,
+        "ServiceName": service_name,
+    }
+    held[credential_id] = metadata
+    return {**metadata, "ServicePassword": random_alphanumeric(44)}
+
+
+def list_service_specific_credentials(
+    self: Any, user_name: str, service_name: str | None
+) -> list[dict[str, Any]]:
+    held = service_credentials(self.get_user(user_name)).values()
+    return [dict(c) for c in held if service_name in (None, c["ServiceName"])]
+
+
+def delete_service_specific_credential(self: Any, user_name: str, credential_id: str) -> None:
+    held = service_credentials(self.get_user(user_name))
+    if credential_id not in held:
+        error: Exception = NotFoundException(
+            f"No such credential {credential_id} exists for user {user_name}."
+        )
+        raise error
+    del held[credential_id]
+
+
+def _r_create_service_specific_credential(self: Any) -> ActionResult:
+    credential = self.backend.meshctl_create_service_specific_credential(
+        self._get_param("UserName"), self._get_param("ServiceName")
+    )
+    return ActionResult({"ServiceSpecificCredential": credential})
+
+
+def _r_list_service_specific_credentials(self: Any) -> ActionResult:
+    # At most two credentials per service and user: one answer holds them all.
+    credentials = self.backend.meshctl_list_service_specific_credentials(
+        self._get_param("UserName"), self._get_param("ServiceName")
+    )
+    return ActionResult({"ServiceSpecificCredentials": credentials, "IsTruncated": False})
+
+
+def _r_delete_service_specific_credential(self: Any) -> EmptyResult:
+    self.backend.meshctl_delete_service_specific_credential(
+        self._get_param("UserName"), self._get_param("ServiceSpecificCredentialId")
+    )
+    return EmptyResult()
+
+
 def install() -> None:
-    """Wrap IAMBackend's deletes and trust policy writes; a second call changes nothing."""
+    """Wrap IAMBackend's deletes and trust policy writes, add service-specific credentials; a
+    second call changes nothing."""
     backend: Any = IAMBackend
+    backend.meshctl_create_service_specific_credential = create_service_specific_credential
+    backend.meshctl_list_service_specific_credentials = list_service_specific_credentials
+    backend.meshctl_delete_service_specific_credential = delete_service_specific_credential
+    response: Any = IamResponse
+    response.create_service_specific_credential = _r_create_service_specific_credential
+    response.list_service_specific_credentials = _r_list_service_specific_credentials
+    response.delete_service_specific_credential = _r_delete_service_specific_credential
     wrappers = {
         "delete_user": _wrap_delete_user,
         "delete_group": _wrap_delete_group,

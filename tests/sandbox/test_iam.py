@@ -1,17 +1,23 @@
 """IAM refuses to delete users and groups still in use, and to trust principals that do not exist.
 
 Every test here but the one for unresolved principals fails on plain moto 5.2.5, which deleted such
-users and groups without complaint and accepted any principal in a trust policy.
+users and groups without complaint, accepted any principal in a trust policy and had no
+service-specific credentials.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from meshctl.sandbox.testing import InProcessSandbox, ServerSandbox
 
@@ -142,6 +148,158 @@ def test_delete_group_with_attached_policy_is_refused_until_detached(iam: Any) -
     iam.detach_group_policy(GroupName="analysts", PolicyArn=arn)
     iam.delete_group(GroupName="analysts")
     assert _group_names(iam) == []
+
+
+def _certificate() -> str:
+    """A self-signed X.509 certificate in PEM, as UploadSigningCertificate takes."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "alice")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def test_delete_user_with_signing_certificate_is_refused_until_deleted(iam: Any) -> None:
+    """DeleteUser (AWS IAM API reference): remove the signing certificate first
+    (DeleteSigningCertificate). Plain moto deleted the user."""
+    iam.create_user(UserName="alice")
+    body = _certificate()
+    cert = iam.upload_signing_certificate(UserName="alice", CertificateBody=body)
+    cert_id = cert["Certificate"]["CertificateId"]
+
+    _refused(iam.delete_user, "must delete certificates first.", UserName="alice")
+    assert _user_names(iam) == ["alice"]
+
+    iam.delete_signing_certificate(UserName="alice", CertificateId=cert_id)
+    iam.delete_user(UserName="alice")
+    assert _user_names(iam) == []
+
+
+def test_delete_user_with_ssh_public_key_is_refused_until_deleted(iam: Any) -> None:
+    """DeleteUser (AWS IAM API reference): remove the SSH public key first (DeleteSSHPublicKey).
+    Plain moto deleted the user."""
+    iam.create_user(UserName="alice")
+    body = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDalice alice@example.com"
+    key_id = iam.upload_ssh_public_key(UserName="alice", SSHPublicKeyBody=body)["SSHPublicKey"][
+        "SSHPublicKeyId"
+    ]
+
+    _refused(iam.delete_user, "must remove referenced objects first.", UserName="alice")
+    assert _user_names(iam) == ["alice"]
+
+    iam.delete_ssh_public_key(UserName="alice", SSHPublicKeyId=key_id)
+    iam.delete_user(UserName="alice")
+    assert _user_names(iam) == []
+
+
+def test_delete_user_with_mfa_device_is_refused_until_deactivated(iam: Any) -> None:
+    """DeleteUser (AWS IAM API reference): remove the MFA device first (DeactivateMFADevice).
+    Plain moto deleted the user."""
+    iam.create_user(UserName="alice")
+    serial = iam.create_virtual_mfa_device(VirtualMFADeviceName="alice")["VirtualMFADevice"][
+        "SerialNumber"
+    ]
+    iam.enable_mfa_device(
+        UserName="alice",
+        SerialNumber=serial,
+        AuthenticationCode1="123456",
+        AuthenticationCode2="654321",
+    )
+
+    _refused(iam.delete_user, "must delete MFA device first.", UserName="alice")
+    assert _user_names(iam) == ["alice"]
+
+    iam.deactivate_mfa_device(UserName="alice", SerialNumber=serial)
+    iam.delete_user(UserName="alice")
+    assert _user_names(iam) == []
+
+
+def _credential_ids(iam: Any, **kwargs: Any) -> list[str]:
+    answer = iam.list_service_specific_credentials(UserName="alice", **kwargs)
+    return [c["ServiceSpecificCredentialId"] for c in answer["ServiceSpecificCredentials"]]
+
+
+def test_service_specific_credentials_are_kept_per_user_and_block_delete(iam: Any) -> None:
+    """CreateServiceSpecificCredential / ListServiceSpecificCredentials /
+    DeleteServiceSpecificCredential (AWS IAM API reference): at most two per service and user,
+    listed without their password, filtered by ServiceName; DeleteUser refuses a user holding one
+    (Git credentials). Plain moto implemented none of the three calls."""
+    iam.create_user(UserName="alice")
+    assert _credential_ids(iam) == []
+
+    made = iam.create_service_specific_credential(
+        UserName="alice", ServiceName="codecommit.amazonaws.com"
+    )["ServiceSpecificCredential"]
+    assert made["ServiceUserName"] == f"alice-at-{MESH}" and made["ServicePassword"]
+    assert made["Status"] == "Active"
+    second = iam.create_service_specific_credential(
+        UserName="alice", ServiceName="codecommit.amazonaws.com"
+    )["ServiceSpecificCredential"]["ServiceSpecificCredentialId"]
+    with pytest.raises(ClientError) as limit:
+        iam.create_service_specific_credential(
+            UserName="alice", ServiceName="codecommit.amazonaws.com"
+        )
+    assert limit.value.response["Error"]["Code"] == "LimitExceeded"
+    keyspaces = iam.create_service_specific_credential(
+        UserName="alice", ServiceName="cassandra.amazonaws.com"
+    )["ServiceSpecificCredential"]["ServiceSpecificCredentialId"]
+
+    listed = iam.list_service_specific_credentials(UserName="alice")["ServiceSpecificCredentials"]
+    assert all("ServicePassword" not in c for c in listed)
+    assert sorted(c["ServiceSpecificCredentialId"] for c in listed) == sorted(
+        [made["ServiceSpecificCredentialId"], second, keyspaces]
+    )
+    assert _credential_ids(iam, ServiceName="cassandra.amazonaws.com") == [keyspaces]
+
+    _refused(iam.delete_user, "must remove referenced objects first.", UserName="alice")
+    for credential_id in _credential_ids(iam):
+        iam.delete_service_specific_credential(
+            UserName="alice", ServiceSpecificCredentialId=credential_id
+        )
+    assert _credential_ids(iam) == []
+    iam.delete_user(UserName="alice")
+    assert _user_names(iam) == []
+
+
+def test_service_specific_credential_errors(iam: Any) -> None:
+    """An unsupported service answers NotSupportedService; an unknown user or credential
+    NoSuchEntity (404), as the AWS IAM API reference lists for these calls."""
+    iam.create_user(UserName="alice")
+    with pytest.raises(ClientError) as unsupported:
+        iam.create_service_specific_credential(UserName="alice", ServiceName="s3.amazonaws.com")
+    assert unsupported.value.response["Error"]["Code"] == "NotSupportedService"
+    with pytest.raises(ClientError) as unknown_user:
+        iam.list_service_specific_credentials(UserName="bob")
+    assert unknown_user.value.response["Error"]["Code"] == "NoSuchEntity"
+    assert unknown_user.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    with pytest.raises(ClientError) as unknown_credential:
+        iam.delete_service_specific_credential(
+            UserName="alice", ServiceSpecificCredentialId="ACCAEXAMPLE123456789"
+        )
+    assert unknown_credential.value.response["Error"]["Code"] == "NoSuchEntity"
+
+
+def test_service_specific_credentials_over_http(sandbox_server: ServerSandbox) -> None:
+    """Through moto's server too: the calls answer and the credential blocks DeleteUser."""
+    iam = sandbox_server.session(MESH).client("iam")
+    iam.create_user(UserName="alice")
+    iam.create_service_specific_credential(UserName="alice", ServiceName="codecommit.amazonaws.com")
+    (credential_id,) = _credential_ids(iam)
+    _refused(iam.delete_user, "must remove referenced objects first.", UserName="alice")
+    iam.delete_service_specific_credential(
+        UserName="alice", ServiceSpecificCredentialId=credential_id
+    )
+    iam.delete_user(UserName="alice")
+    assert _user_names(iam) == []
 
 
 def test_delete_user_and_group_refused_over_http(sandbox_server: ServerSandbox) -> None:
