@@ -217,6 +217,7 @@ class ObservedMesh:
     grants: tuple[Grant, ...] = ()  # raw grants of the mesh catalog (no principal filter)
     lake_settings: LakeSettings = field(default_factory=LakeSettings)
     catalog_policy: str = ""  # canonical JSON of the mesh Glue catalog resource policy, "" if none
+    catalog_policy_hash: str = ""  # Glue's PolicyHash of that policy: apply writes only over it
     lf_tags: tuple[tuple[str, tuple[str, ...]], ...] = ()  # LF-tag key -> values, mesh account
     roles: tuple[Role, ...] = ()  # mesh roles and member DataMeshProducer/Consumer roles
     iam_users: tuple[IamUser, ...] = ()  # users and groups beside those roles (library layout)

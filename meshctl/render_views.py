@@ -183,6 +183,8 @@ def field_diff(kind: Kind, before: Any, after: Any) -> list[str]:
     if not isinstance(before, dict) or not isinstance(after, dict):
         return list(_diff_value("value", before, after))
     hidden = _SUBSCRIPTION_BOOKKEEPING if kind is Kind.SUBSCRIPTION else frozenset()
+    if kind is Kind.CATALOG_POLICY:
+        hidden = frozenset({"policy_hash"})  # the write's condition, not a change to show
     keys = [*before, *(k for k in after if k not in before)]
     return [
         line

@@ -5,19 +5,23 @@ Each action is idempotent: it reads what it must merge with and writes only what
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from botocore.exceptions import WaiterError
 
 from meshctl.aws.context import ApplyContext, ChangeFailed
+from meshctl.aws.read_glue import read_catalog_policy
 from meshctl.aws.read_lakeformation import read_lf_tags
 from meshctl.aws.tracker import MANAGED_BY
-from meshctl.codec import from_json
+from meshctl.codec import canonical_json, from_json
 from meshctl.observed import LakeSettings
 from meshctl.plan import Action, Change
 
 # Waiting for a new table: DescribeTable every 2 s, for up to 3 minutes.
 TABLE_WAIT = {"Delay": 2, "MaxAttempts": 90}
+# Glue's answer to a PutResourcePolicy whose PolicyHashCondition/PolicyExistsCondition fails.
+CONDITION_FAILED = frozenset({"ConditionCheckFailureException"})
 
 
 def subscriptions_table_definition(name: str) -> dict[str, Any]:
@@ -97,8 +101,36 @@ def catalog_policy(ctx: ApplyContext, change: Change) -> None:
         ctx.api.call("glue", "delete_resource_policy", absent=True)
         return
     policy = str((change.after or {})["policy"])
+    # PutResourcePolicy replaces the whole policy, which merges the plan's reading of it: it is
+    # written only over that reading (the hash read with it, or no policy at all), so an edit
+    # someone made since the plan is never lost.
+    before = change.before or {}
+    condition: dict[str, Any] = {"PolicyExistsCondition": "NOT_EXIST"}
+    if before.get("policy"):
+        condition = {"PolicyExistsCondition": "MUST_EXIST"}
+        if before.get("policy_hash"):
+            condition["PolicyHashCondition"] = str(before["policy_hash"])
     # EnableHybrid: the policy coexists with Lake Formation cross-account grants (RAM shares).
-    ctx.api.require("glue", "put_resource_policy", PolicyInJson=policy, EnableHybrid="TRUE")
+    written = ctx.api.call(
+        "glue",
+        "put_resource_policy",
+        ok_codes=CONDITION_FAILED,
+        PolicyInJson=policy,
+        EnableHybrid="TRUE",
+        **condition,
+    )
+    if written is None and read_catalog_policy(ctx.api)[0] != _canonical(policy):
+        # Refused and not already the wanted policy (as after an interrupted apply).
+        raise ChangeFailed(
+            "the Glue catalog resource policy changed since plan; not overwritten — run plan again"
+        )
+
+
+def _canonical(text: str) -> str:
+    try:
+        return canonical_json(json.loads(text))
+    except ValueError:
+        return text
 
 
 def data_location(ctx: ApplyContext, change: Change) -> None:

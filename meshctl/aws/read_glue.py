@@ -104,13 +104,14 @@ def table_from_api(account_id: str, raw: Mapping[str, Any]) -> Table:
     )
 
 
-def read_catalog_policy(api: AccountApi) -> str:
-    """The canonical JSON of the catalog's resource policy, "" when it has none."""
-    answer = api.call("glue", "get_resource_policy", absent=True)
-    text = (answer or {}).get("PolicyInJson") or ""
+def read_catalog_policy(api: AccountApi) -> tuple[str, str]:
+    """The canonical JSON of the catalog's resource policy and Glue's PolicyHash of it (the
+    condition of a later PutResourcePolicy); ("", "") when it has none."""
+    answer = api.call("glue", "get_resource_policy", absent=True) or {}
+    text, policy_hash = answer.get("PolicyInJson") or "", str(answer.get("PolicyHash") or "")
     if not text:
-        return ""
+        return "", ""
     try:
-        return canonical_json(json.loads(text))
+        return canonical_json(json.loads(text)), policy_hash
     except json.JSONDecodeError:
-        return str(text)
+        return str(text), policy_hash

@@ -62,7 +62,7 @@ class _Fragment:
     subscriptions: list[SubscriptionRecord] = field(default_factory=list)
     grants: tuple[Grant, ...] = ()
     settings: LakeSettings | None = None
-    catalog_policy: str | None = None
+    catalog_policy: tuple[str, str] | None = None  # (policy, PolicyHash)
     lf_tags: tuple[tuple[str, tuple[str, ...]], ...] | None = None
     locations: tuple[str, ...] | None = None
     roles: list[Role] = field(default_factory=list)
@@ -225,7 +225,7 @@ def _merge(mesh_account_id: str, fragments: list[_Fragment]) -> ObservedMesh:
     pending: set[tuple[str, str]] = set()
     table_exists = False
     settings = LakeSettings()
-    policy = ""
+    policy = ("", "")
     lf_tags: tuple[tuple[str, tuple[str, ...]], ...] = ()
     locations: tuple[str, ...] = ()
     for f in fragments:
@@ -248,7 +248,8 @@ def _merge(mesh_account_id: str, fragments: list[_Fragment]) -> ObservedMesh:
         subscriptions=tuple(sorted(records, key=lambda r: r.subscription_id)),
         grants=tuple(sorted(set(grants))),
         lake_settings=settings,
-        catalog_policy=policy,
+        catalog_policy=policy[0],
+        catalog_policy_hash=policy[1],
         lf_tags=lf_tags,
         roles=tuple(_unique(roles, lambda r: r.address)),
         iam_users=tuple(_unique(iam_users, lambda u: u.address)),

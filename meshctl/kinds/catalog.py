@@ -73,7 +73,8 @@ def plan_mesh(spec: MeshSpec, seen: Seen, desired: Desired, changes: ChangeSet) 
             Kind.CATALOG_POLICY,
             CATALOG_POLICY_ADDRESS,
             m,
-            {"policy": observed.catalog_policy},
+            # The hash read with the policy: apply writes only over that very policy.
+            {"policy": observed.catalog_policy, "policy_hash": observed.catalog_policy_hash},
             {"policy": desired.catalog_policy},
             "add the statement letting RAM share the mesh catalog (other statements kept)",
         )

@@ -1,4 +1,4 @@
-"""Glue catalog reads and deletes as AWS behaves.
+"""Glue catalog reads, deletes and resource policy conditions as AWS behaves.
 
 - GetTables / GetDatabases return pages of at most MaxResults (1-100, default 100) with a
   NextToken (moto returned everything in one answer and ignored MaxResults).
@@ -6,6 +6,16 @@
   catalog in pages (MaxResults 1-1000), filtered by SearchText and Filters.
 - GetResourcePolicy with no policy raises EntityNotFoundException (moto answered empty, which
   the helper library then failed to parse).
+- PutResourcePolicy refuses a write whose PolicyExistsCondition (MUST_EXIST, NOT_EXIST) or
+  PolicyHashCondition (the hash of the policy it means to replace) does not hold, and
+  DeleteResourcePolicy one whose PolicyHashCondition does not, with ConditionCheckFailureException
+  (HTTP 400), the error the Glue API reference lists for both ("A specified condition was not
+  satisfied": https://docs.aws.amazon.com/glue/latest/webapi/API_PutResourcePolicy.html,
+  API_DeleteResourcePolicy.html). moto checked the conditions but answered
+  ResourceNumberLimitExceededException and ConcurrentModificationException, codes AWS does not
+  list, the second one a retryable "try again" that clients repeat. As in moto, a hash condition
+  is not checked when no policy exists (AWS says not to send one then; it does not say what
+  happens).
 - Deleting a table or database drops the Lake Formation permissions on it, as AWS does.
 """
 
@@ -14,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from moto.core.responses import ActionResult
-from moto.glue.exceptions import EntityNotFoundException, InvalidInputException
+from moto.glue.exceptions import EntityNotFoundException, GlueClientError, InvalidInputException
 from moto.glue.models import GlueBackend
 from moto.glue.responses import GlueResponse
 from moto.lakeformation.models import lakeformation_backends
@@ -105,6 +115,52 @@ def _wrap_get_resource_policy(original: Any) -> Any:
     return get_resource_policy
 
 
+def _condition_failed(message: str) -> Exception:
+    error: Exception = GlueClientError("ConditionCheckFailureException", message)
+    return error
+
+
+def _check_conditions(
+    policy: dict[str, Any] | None, hash_condition: str | None, exists_condition: str | None
+) -> None:
+    """Raise ConditionCheckFailureException unless the conditions hold for ``policy``, the one
+    in place (None when there is none)."""
+    if exists_condition == "MUST_EXIST" and not policy:
+        raise _condition_failed("Policy does not exist")
+    if exists_condition == "NOT_EXIST" and policy:
+        raise _condition_failed("Policy already exists")
+    if hash_condition and policy and hash_condition != policy.get("PolicyHash"):
+        raise _condition_failed("Policy hash condition not met")
+
+
+def _wrap_put_resource_policy(original: Any) -> Any:
+    def put_resource_policy(
+        self: Any,
+        policy_in_json: str,
+        resource_arn: str | None = None,
+        policy_hash_condition: str | None = None,
+        policy_exists_condition: str | None = None,
+        enable_hybrid: str | None = None,
+    ) -> Any:
+        current = self.resource_policies.get(resource_arn or self.default_catalog_arn)
+        _check_conditions(current, policy_hash_condition, policy_exists_condition)
+        return original(self, policy_in_json, resource_arn, None, None, enable_hybrid)
+
+    return put_resource_policy
+
+
+def _wrap_delete_resource_policy(original: Any) -> Any:
+    def delete_resource_policy(
+        self: Any, resource_arn: str | None = None, policy_hash_condition: str | None = None
+    ) -> Any:
+        current = self.resource_policies.get(resource_arn or self.default_catalog_arn)
+        if current is not None:  # a missing policy: moto answers EntityNotFoundException
+            _check_conditions(current, policy_hash_condition, None)
+        return original(self, resource_arn, None)
+
+    return delete_resource_policy
+
+
 def _forget(backend: Any, database: str, table: str | None) -> None:
     lf = lakeformation_backends[backend.account_id][backend.region_name]
     lf.meshctl_forget_resource(backend.account_id, database, table)
@@ -142,6 +198,8 @@ def install() -> None:
     backend: Any = GlueBackend
     backend.meshctl_search_tables = search_tables
     backend.get_resource_policy = _wrap_get_resource_policy(backend.get_resource_policy)
+    backend.put_resource_policy = _wrap_put_resource_policy(backend.put_resource_policy)
+    backend.delete_resource_policy = _wrap_delete_resource_policy(backend.delete_resource_policy)
     backend.delete_table = _wrap_delete_table(backend.delete_table)
     backend.delete_database = _wrap_delete_database(backend.delete_database)
     backend.batch_delete_table = _wrap_batch_delete_table(backend.batch_delete_table)

@@ -84,3 +84,65 @@ def test_get_resource_policy_without_a_policy_is_not_found(glue: Any) -> None:
 
     glue.put_resource_policy(PolicyInJson='{"Version": "2012-10-17", "Statement": []}')
     assert "Statement" in glue.get_resource_policy()["PolicyInJson"]
+
+
+POLICY_A = (
+    '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "glue:GetTable"}]}'
+)
+POLICY_B = (
+    '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "glue:GetTables"}]}'
+)
+
+
+def _condition_failed(call: Any, **kwargs: Any) -> None:
+    with pytest.raises(ClientError) as err:
+        call(**kwargs)
+    assert err.value.response["Error"]["Code"] == "ConditionCheckFailureException"
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert err.value.response["ResponseMetadata"]["RetryAttempts"] == 0
+
+
+def test_put_resource_policy_with_a_stale_hash_fails_the_condition_check(glue: Any) -> None:
+    """PutResourcePolicy (Glue API reference): PolicyHashCondition, the hash returned when the
+    previous policy was set, "prevent[s] concurrent modifications"; a write whose hash no longer
+    matches fails with ConditionCheckFailureException. Plain moto answered
+    ConcurrentModificationException, which botocore and meshctl retry."""
+    first = glue.put_resource_policy(PolicyInJson=POLICY_A)["PolicyHash"]
+    assert glue.get_resource_policy()["PolicyHash"] == first
+    second = glue.put_resource_policy(PolicyInJson=POLICY_B, PolicyHashCondition=first)
+    assert glue.get_resource_policy()["PolicyHash"] == second["PolicyHash"] != first
+
+    _condition_failed(glue.put_resource_policy, PolicyInJson=POLICY_A, PolicyHashCondition=first)
+    assert glue.get_resource_policy()["PolicyInJson"] == POLICY_B  # nothing written
+
+
+def test_put_resource_policy_exists_conditions(glue: Any) -> None:
+    """PutResourcePolicy (Glue API reference): PolicyExistsCondition NOT_EXIST creates a policy,
+    MUST_EXIST updates one, NONE does not depend on one; a condition that does not hold fails
+    with ConditionCheckFailureException. Plain moto answered
+    ResourceNumberLimitExceededException."""
+    _condition_failed(
+        glue.put_resource_policy, PolicyInJson=POLICY_A, PolicyExistsCondition="MUST_EXIST"
+    )
+    glue.put_resource_policy(PolicyInJson=POLICY_A, PolicyExistsCondition="NOT_EXIST")
+    _condition_failed(
+        glue.put_resource_policy, PolicyInJson=POLICY_B, PolicyExistsCondition="NOT_EXIST"
+    )
+    assert glue.get_resource_policy()["PolicyInJson"] == POLICY_A
+    glue.put_resource_policy(PolicyInJson=POLICY_B, PolicyExistsCondition="MUST_EXIST")
+    glue.put_resource_policy(PolicyInJson=POLICY_A, PolicyExistsCondition="NONE")
+    assert glue.get_resource_policy()["PolicyInJson"] == POLICY_A
+
+
+def test_delete_resource_policy_with_a_stale_hash_fails_the_condition_check(glue: Any) -> None:
+    """DeleteResourcePolicy (Glue API reference): PolicyHashCondition is the hash returned when
+    the policy was set; a stale one fails with ConditionCheckFailureException. Plain moto
+    answered ConcurrentModificationException."""
+    first = glue.put_resource_policy(PolicyInJson=POLICY_A)["PolicyHash"]
+    current = glue.put_resource_policy(PolicyInJson=POLICY_B)["PolicyHash"]
+    _condition_failed(glue.delete_resource_policy, PolicyHashCondition=first)
+    assert glue.get_resource_policy()["PolicyInJson"] == POLICY_B
+    glue.delete_resource_policy(PolicyHashCondition=current)
+    with pytest.raises(ClientError) as err:
+        glue.get_resource_policy()
+    assert err.value.response["Error"]["Code"] == "EntityNotFoundException"
