@@ -7,6 +7,10 @@ Invariants:
 - A change whose ``depends_on`` names a change that failed or was skipped is skipped, never
   attempted; independent changes go on. The result lists every change as done/failed/skipped.
 - The applier never branches on ``reason``; it only reads kind, action, account and values.
+- ``before_write`` (the apply lock's ``Lease.check``) runs before each wave is submitted. When it
+  raises LockError the lease is lost: no further wave starts, and every change not yet run is
+  SKIPPED with its message (a wave already running finishes). Writing on without the lock could
+  race another apply, so the apply ends instead.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from enum import StrEnum
 from itertools import groupby
 from typing import Protocol
 
-from meshctl.errors import PlanError
+from meshctl.errors import LockError, PlanError
 from meshctl.plan import Change, Plan
 from meshctl.planner import revoke_count
 
@@ -85,6 +89,7 @@ def execute_plan(
     *,
     max_workers: int = 8,
     on_result: Callable[[ChangeResult], None] | None = None,
+    before_write: Callable[[], None] | None = None,
 ) -> ApplyResult:
     results: list[ChangeResult] = []
     blocked: set[str] = set()
@@ -96,23 +101,42 @@ def execute_plan(
         if on_result is not None:
             on_result(result)
 
+    waves = [wave for step in _steps(plan.effective_changes) for wave in _waves(step)]
     with ThreadPoolExecutor(max_workers=max_workers) as pool:
-        for step in _steps(plan.effective_changes):
-            for wave in _waves(step):
-                by_account: dict[str, list[Change]] = {}
-                for change in wave:
-                    dep = next((d for d in change.depends_on if d in blocked), None)
-                    if dep is not None:
-                        record(ChangeResult(change, Status.SKIPPED, f"depends on {dep}"))
-                    else:
-                        by_account.setdefault(change.account_id, []).append(change)
-                futures = [pool.submit(_run, executor, group) for group in by_account.values()]
-                for future in futures:
-                    for result in future.result():
-                        record(result)
+        for n, wave in enumerate(waves):
+            by_account: dict[str, list[Change]] = {}
+            for change in wave:
+                dep = next((d for d in change.depends_on if d in blocked), None)
+                if dep is not None:
+                    record(ChangeResult(change, Status.SKIPPED, f"depends on {dep}"))
+                else:
+                    by_account.setdefault(change.account_id, []).append(change)
+            if not by_account:
+                continue
+            refused = _write_refused(before_write)
+            if refused:
+                not_run = [c for group in by_account.values() for c in group]
+                for change in not_run + [c for later in waves[n + 1 :] for c in later]:
+                    record(ChangeResult(change, Status.SKIPPED, refused))
+                break
+            futures = [pool.submit(_run, executor, group) for group in by_account.values()]
+            for future in futures:
+                for result in future.result():
+                    record(result)
     order = {c.address: i for i, c in enumerate(plan.effective_changes)}
     results.sort(key=lambda r: order.get(r.change.address, 0))
     return ApplyResult(tuple(results))
+
+
+def _write_refused(before_write: Callable[[], None] | None) -> str:
+    """Why the next write must not happen (the lock was lost), or "" when it may."""
+    if before_write is None:
+        return ""
+    try:
+        before_write()
+    except LockError as exc:
+        return str(exc)
+    return ""
 
 
 def _waves(step: list[Change]) -> list[list[Change]]:

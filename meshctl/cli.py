@@ -175,7 +175,8 @@ def apply(
                 console.print("Apply cancelled; nothing was changed.")
                 return 1
         result = _execute_with_progress(engine, the_plan, console, max_revokes, allow_mass_revoke)
-    render_apply_result([(r.change, r.status.value, r.error) for r in result.results], console)
+        # Shown before the lock is released: a lost lock then still shows what was done.
+        render_apply_result([(r.change, r.status.value, r.error) for r in result.results], console)
     if stats:
         _print_stats(engine, started, Console(stderr=True))
     return 0 if result.ok else 1

@@ -2,9 +2,17 @@
 
 The table ``<subscriptions_table>-Locks`` lives in the mesh account beside the subscription table,
 under a different name so the helper library never sees it. One item ``LockId = "apply"`` is the
-lock (a conditional put: only one holder; an expired holder may be taken over, TTL also removes
-it); items ``LockId = "plan#<plan_id>"`` record that a saved plan was applied, so it is applied
+lock; items ``LockId = "plan#<plan_id>"`` record that a saved plan was applied, so it is applied
 at most once.
+
+The lock is a lease. Invariants:
+- One holder at a time: taking it is a conditional put, and every later write to the item
+  (renew, release) is conditional on the holder's ``Token``, so a holder that lost the lock can
+  neither extend nor delete someone else's.
+- A live holder renews (``Lease`` in ``lease.py``, every ``DEFAULT_RENEW_EVERY_SECONDS``), so its
+  ``ExpiresAt`` stays ahead; only an expired item (a dead holder) may be taken over, and TTL
+  removes it eventually. A failed renewal condition means the lease is lost, never "try again".
+- ``meshctl unlock LOCK_ID`` releases the lock whoever runs it, but only while LOCK_ID holds it.
 """
 
 from __future__ import annotations
@@ -19,7 +27,10 @@ from botocore.exceptions import ClientError
 from meshctl.errors import LockError, PlanError
 
 LOCK_ITEM = "apply"
-DEFAULT_TTL_SECONDS = 3600
+# A lease lasts 5 minutes and is renewed every 100 s: two renewals in a row may fail (a network
+# blip) before it expires, and a crashed holder blocks others for at most 5 minutes.
+DEFAULT_TTL_SECONDS = 300
+DEFAULT_RENEW_EVERY_SECONDS = DEFAULT_TTL_SECONDS / 3
 
 
 @dataclass(frozen=True)
@@ -127,6 +138,38 @@ class LockTable:
             expires_at=int(item["ExpiresAt"]["N"]),
         )
 
+    def renew(self, lock_id: str, ttl_seconds: int = DEFAULT_TTL_SECONDS) -> int:
+        """Push the lease of ``lock_id`` to now + ``ttl_seconds``; return the new ExpiresAt.
+
+        Raises LockError when ``lock_id`` no longer holds the lock (unlocked, or taken over after
+        it expired): the lease is lost for good. A retry of a renewal whose answer was lost meets
+        the same Token and succeeds again, so a lost answer is not a lost lease.
+        """
+        expires_at = int(self._clock()) + ttl_seconds
+        try:
+            self._ddb.update_item(
+                TableName=self.name,
+                Key={"LockId": {"S": LOCK_ITEM}},
+                UpdateExpression="SET ExpiresAt = :e",
+                ConditionExpression="#t = :t",
+                ExpressionAttributeNames={"#t": "Token"},
+                ExpressionAttributeValues={":t": {"S": lock_id}, ":e": {"N": str(expires_at)}},
+            )
+        except ClientError as exc:
+            if _code(exc) not in ("ConditionalCheckFailedException", "ResourceNotFoundException"):
+                raise
+            raise LockError(f"lock {lock_id} is no longer held: {self._now_held_by()}") from None
+        return expires_at
+
+    def _now_held_by(self) -> str:
+        try:
+            held = self.current()
+        except ClientError:
+            held = None
+        if held is None:
+            return "it was released (meshctl unlock?)"
+        return f"it is now held by {held.holder} ({held.operation}) as {held.lock_id}"
+
     def release(self, lock_id: str) -> bool:
         """Delete the lock if ``lock_id`` still holds it; False when it did not."""
         try:
@@ -142,7 +185,10 @@ class LockTable:
                 return False  # no lock table yet: no apply ever held a lock
             if _code(exc) != "ConditionalCheckFailedException":
                 raise
-            return False
+            # A retried delete meets its own first attempt when that one was carried out but its
+            # answer lost: the lock gone after a retry is released, not "no longer ours".
+            retried = int(exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)) > 0
+            return retried and self.current() is None
         return True
 
     def mark_plan_applied(self, plan_id: str, holder: str) -> None:
