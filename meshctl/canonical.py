@@ -177,15 +177,39 @@ def drop_implicit(
     Dropped, because revoking them fails (``No permissions revoked``) or is not meshctl's call:
     - data lake admins (``admins``): they hold every permission implicitly, and anything Lake
       Formation lists for them is a side effect of their being creators;
-    - ``ignored_principals``: the identities meshctl itself runs as (the deployer role), which
-      Lake Formation lists as creator of the databases and tables meshctl made;
+    - ``ignored_principals``: the identities meshctl itself runs as (the deployer role, a
+      ``role_arn``, or the caller's own identity), which Lake Formation lists as creator of the
+      databases and tables meshctl made; a role or user matches whatever its path;
     - AWS service-linked roles.
     Kept: ``IAM_ALLOWED_PRINCIPALS`` — the planner never changes it but warns about it.
     """
-    skip = set(admins) | set(ignored_principals)
+    skip = {_pathless(p) for p in (*admins, *ignored_principals)}
     return tuple(
-        g for g in grants if g.principal not in skip and not is_service_principal(g.principal)
+        g
+        for g in grants
+        if _pathless(g.principal) not in skip and not is_service_principal(g.principal)
     )
+
+
+def iam_principal(arn: str) -> str:
+    """The IAM principal Lake Formation names for an identity: an STS assumed-role session
+    (``arn:aws:sts::A:assumed-role/R/session``) is its role ``arn:aws:iam::A:role/R``; an IAM
+    ARN is itself; anything else (no ARN) is ""."""
+    if arn.startswith("arn:aws:sts::") and ":assumed-role/" in arn:
+        account = arn.split(":")[4]
+        role = arn.split(":assumed-role/", 1)[1].split("/", 1)[0]
+        return f"arn:aws:iam::{account}:role/{role}"
+    return arn if arn.startswith("arn:aws:iam::") else ""
+
+
+def _pathless(principal: str) -> str:
+    """A role or user ARN without its path: an STS session names its role without the path, so
+    identities compare by account, type and name (names are unique per account, path or not)."""
+    for kind in (":role/", ":user/"):
+        head, found, rest = principal.partition(kind)
+        if found and head.startswith("arn:aws:iam::"):
+            return f"{head}{kind}{rest.rsplit('/', 1)[-1]}"
+    return principal
 
 
 def resource_to_api(resource: LfResource) -> dict[str, Any]:

@@ -19,11 +19,13 @@ from pathlib import Path
 
 from meshctl.applier import ApplyResult, ChangeResult, check_guards, execute_plan
 from meshctl.aws.errors import translated
+from meshctl.aws.lease import Lease
 from meshctl.aws.lock import LockTable
 from meshctl.aws.reader import read_mesh
 from meshctl.aws.sessions import AccountSessions
+from meshctl.canonical import iam_principal
 from meshctl.config import load_spec, mesh_digest
-from meshctl.errors import PlanError
+from meshctl.errors import LockError, PlanError
 from meshctl.model import MeshSpec
 from meshctl.observed import ObservedMesh
 from meshctl.plan import Plan
@@ -44,6 +46,8 @@ class Engine:
     credentials_file: Path | None = None
     clock: Callable[[], datetime] = _now
     _spec: MeshSpec | None = field(default=None, init=False, repr=False)
+    # The lease `locked` holds; `execute` checks it before each wave so a lost lock stops writes.
+    _lease: Lease | None = field(default=None, init=False, repr=False)
 
     @property
     def spec(self) -> MeshSpec:
@@ -67,15 +71,28 @@ class Engine:
         return read_mesh(self.spec, self.sessions)
 
     def plan(self, *, prune: bool = False) -> Plan:
+        observed = self.observe()
         return make_plan(
             self.spec,
-            self.observe(),
+            observed,
             plan_id=uuid.uuid4().hex,
             mesh_file_sha256=mesh_digest(self.mesh_path),
             today=self.today,
             prune=prune,
             created_at=self.clock().isoformat(timespec="seconds"),
+            ignore_principals=self.own_principals(),
         )
+
+    def own_principals(self) -> tuple[str, ...]:
+        """Who meshctl is in the mesh account (after a read): Lake Formation lists that identity
+        as the creator of what meshctl made, and those grants are neither desired nor meshctl's
+        to revoke, whether it is the deployer role, a ``role_arn`` or the caller's own role."""
+        m = self.spec.mesh.account_id
+        found = {
+            iam_principal(self.sessions.acting_as(m)),
+            iam_principal(self.sessions.caller_arn()),
+        }
+        return tuple(sorted(p for p in found if p))
 
     def _lock_table(self) -> LockTable:
         mesh = self.spec.mesh
@@ -91,17 +108,32 @@ class Engine:
         return f"{self.sessions.caller_arn()} on {socket.gethostname()} pid {os.getpid()}"
 
     @contextmanager
-    def locked(self, operation: str) -> Iterator[None]:
-        """Hold the mesh's apply lock for the duration; a second holder fails fast."""
+    def locked(self, operation: str) -> Iterator[Lease]:
+        """Hold the mesh's apply lock as a renewed lease for the duration.
+
+        A second holder fails fast. Raises LockError at the end when the lock was no longer
+        ours to release, unless the body is already raising (that error is the one to see).
+        """
         table = self._lock_table()
         with self._lock_errors():
             table.ensure()
             info = table.acquire(self.holder(), operation)
+        lease = self._lease = Lease(table, info).start()
+        body_ok = False
         try:
-            yield
+            yield lease
+            body_ok = True
         finally:
+            self._lease = None
+            lease.stop()
             with self._lock_errors():
-                table.release(info.lock_id)
+                released = table.release(info.lock_id)
+            if body_ok and not released:
+                why = lease.lost_reason or f"lock {info.lock_id} was unlocked or taken over"
+                raise LockError(
+                    f"the apply lock was no longer ours at release: {why}. Another apply may "
+                    "have changed the mesh meanwhile; run plan again."
+                )
 
     def unlock(self, lock_id: str) -> bool:
         with self._lock_errors():
@@ -141,4 +173,5 @@ class Engine:
             commit=git_commit(),
             clock=self.clock,
         )
-        return execute_plan(plan, executor, on_result=on_result)
+        before_write = self._lease.check if self._lease is not None else None
+        return execute_plan(plan, executor, on_result=on_result, before_write=before_write)
