@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +22,10 @@ from moto.utilities.utils import get_partition
 
 SLR_NAME = "AWSServiceRoleForLakeFormationDataAccess"
 SLR_SERVICE = "lakeformation.amazonaws.com"
+
+# AWS creates the service-linked role once however many RegisterResource calls race for it; moto
+# handles requests on several threads, so the check and the create happen under one lock.
+_SLR_LOCK = threading.Lock()
 
 _Slot = tuple[dict[Any, list[dict[str, Any]]], tuple[str, ...]]
 
@@ -96,6 +101,11 @@ def remove_lf_tags_from_resource(
 
 
 def ensure_service_linked_role(account_id: str, region: str) -> str:
+    with _SLR_LOCK:
+        return _ensure_service_linked_role(account_id, region)
+
+
+def _ensure_service_linked_role(account_id: str, region: str) -> str:
     iam = iam_backends[account_id][get_partition(region)]
     for role in iam.get_roles():
         if role.name == SLR_NAME:
