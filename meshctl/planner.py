@@ -166,7 +166,9 @@ def _sort_key(entry: Entry, m: str) -> tuple[int, int, int, int, str]:
     in_mesh = entry.account_id == m
     if _late(entry):
         phase, rank = 1, DELETE_ORDER.index(entry.kind)
-        sub = 1 if entry.kind is Kind.DATABASE and in_mesh else 0
+        # Mesh databases after the links to them; mesh roles after the member roles they trust
+        # (the mesh role is how the next plan finds a removed account's member role).
+        sub = 1 if entry.kind in (Kind.DATABASE, Kind.ROLE) and in_mesh else 0
     else:
         phase, rank = 0, APPLY_ORDER.index(entry.kind)
         sub = 0
@@ -263,7 +265,14 @@ def _delete_dependencies(e: Entry, index: _Index, m: str) -> set[str]:
             *index.link_deletes.get(name, ()),
         }
     if e.kind is Kind.ROLE:
-        return set(index.revokes_to.get(_role_arn(value), ()))
+        found = set(index.revokes_to.get(_role_arn(value), ()))
+        if e.account_id == m:
+            account = value.name.rsplit("-", 1)[-1]
+            if value.name == policies.admin_producer_role(account):
+                found.add(f"role.{account}/{policies.PRODUCER_ROLE}")
+            elif value.name == policies.admin_consumer_role(account):
+                found.add(f"role.{account}/{policies.CONSUMER_ROLE}")
+        return found
     return set()
 
 

@@ -4,7 +4,9 @@ Cost model (DESIGN.md §6): the mesh account costs a constant plus one call per 
 subscription items, grants, databases, tables and roles; each member account costs a small
 constant — role assumption, one ``SearchTables``/``GetDatabases``/``GetAccountAuthorizationDetails``
 page each for a producer, ``GetDatabases``/``GetResourceShareInvitations``/GAAD for a consumer.
-Nothing is read per subscription, grant, table or database.
+Nothing is read per subscription, grant, table or database. A member account the file no longer
+declares is read too (a second round, like a member) while meshctl's mesh role for it exists, so
+its member roles and consumer links are removed rather than forgotten.
 
 A missing subscription table, role or database is observed as absent, never as an error.
 """
@@ -20,6 +22,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
 
+from meshctl import policies
 from meshctl.aws.api import AccountApi
 from meshctl.aws.read_glue import (
     database_from_api,
@@ -92,7 +95,39 @@ def read_mesh(
     with ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="read") as pool:
         futures = [pool.submit(task) for task in tasks]
         fragments = [f.result() for f in futures]
+        # Accounts removed from the file still hold what meshctl made there (member roles,
+        # consumer links): their mesh roles name them, and a plan must see it to remove it.
+        former = [
+            partial(_read_member, AccountApi(sessions, account_id), spec, _former(account_id))
+            for account_id in _former_members(spec, fragments)
+        ]
+        fragments += [f.result() for f in [pool.submit(task) for task in former]]
     return _merge(spec.mesh.account_id, fragments)
+
+
+# meshctl's mesh role of a member account: "DataMeshAdminProducer-<id>" / "...Consumer-<id>".
+_ADMIN_ROLE = re.compile(
+    rf"^(?:{re.escape(policies.admin_producer_role(''))}|"
+    rf"{re.escape(policies.admin_consumer_role(''))})(\d{{12}})$"
+)
+
+
+def _former_members(spec: MeshSpec, fragments: Iterable[_Fragment]) -> list[str]:
+    """Member accounts meshctl's mesh roles name that the file no longer declares."""
+    m = spec.mesh.account_id
+    declared = {a.account_id for a in spec.accounts} | {m}
+    found = {
+        match.group(1)
+        for f in fragments
+        for role in f.roles
+        if role.account_id == m and role.managed_by_meshctl
+        if (match := _ADMIN_ROLE.match(role.name))
+    }
+    return sorted(found - declared)
+
+
+def _former(account_id: str) -> Account:
+    return Account(name=account_id, account_id=account_id, roles=frozenset())
 
 
 def _fragment(**values: Any) -> _Fragment:
