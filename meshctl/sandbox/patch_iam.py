@@ -172,7 +172,7 @@ def principal_exists(arn: str) -> bool:
         user = backend.users.get(name)
         return user is not None and user.arn == arn
     # Roles are keyed by id; the name test first keeps the ARN (built per call) off most roles.
-    return any(role.name == name and role.arn == arn for role in backend.roles.values())
+    return any(role.name == name and role.arn == arn for role in list(backend.roles.values()))
 
 
 def check_trust_principals(document: str) -> None:
@@ -183,6 +183,14 @@ def check_trust_principals(document: str) -> None:
                 f'Invalid principal in policy: "AWS":"{arn}"'
             )
             raise error
+
+
+def _roles_snapshot(self: Any) -> list[Any]:
+    """The account's roles as a list taken at once. AWS serves concurrent CreateRole/GetRole
+    calls in one account; moto iterated its live dict (``get_roles``: CreateRole's name check,
+    GetRole) while another request thread inserted a role, and failed with "dictionary changed
+    size during iteration" (seen when meshctl creates mesh roles on parallel workers)."""
+    return list(self.roles.values())
 
 
 def _wrap_create_role(original: Any) -> Any:
@@ -312,6 +320,7 @@ def install() -> None:
     response.create_service_specific_credential = _r_create_service_specific_credential
     response.list_service_specific_credentials = _r_list_service_specific_credentials
     response.delete_service_specific_credential = _r_delete_service_specific_credential
+    backend.get_roles = _roles_snapshot
     wrappers = {
         "delete_user": _wrap_delete_user,
         "delete_group": _wrap_delete_group,

@@ -476,3 +476,22 @@ def test_trust_in_missing_role_refused_over_http(sandbox_server: ServerSandbox) 
     _create_producer_role(sandbox_server, "/AwsDataMesh/")
     iam.create_role(RoleName="Reader", AssumeRolePolicyDocument=document)
     assert _role_names(iam) == ["Reader"]
+
+
+def test_roles_are_listed_from_a_snapshot_while_another_request_creates_one(
+    sandbox: InProcessSandbox,
+) -> None:
+    """AWS serves CreateRole calls of one account at once (meshctl creates the mesh roles on
+    parallel workers); the sandbox's role list must not break while another thread adds one."""
+    from moto.iam.models import iam_backends
+
+    iam = sandbox.session(MESH).client("iam")
+    trust = json.dumps({"Version": "2012-10-17", "Statement": []})
+    iam.create_role(RoleName="first", AssumeRolePolicyDocument=trust)
+    backend = iam_backends[MESH]["aws"]
+    seen = []
+    for role in backend.get_roles():  # what CreateRole and GetRole iterate
+        seen.append(role.name)
+        iam.create_role(RoleName=f"made-while-listing-{len(seen)}", AssumeRolePolicyDocument=trust)
+    assert seen == ["first"]
+    assert len(iam.list_roles()["Roles"]) == 2
