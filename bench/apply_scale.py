@@ -29,16 +29,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import _tests_path  # noqa: F401  (tests/support on the path)
 from meshgen import apply_bulk, build_sources, generate_spec, write_spec
+from support.sandbox import ProcessEnv, in_process_sandbox
 
 from meshctl.applier import ApplyResult, Status
-from meshctl.aws.reader import read_mesh
+from meshctl.aws.read.snapshot import read_mesh
 from meshctl.aws.sessions import AccountSessions
 from meshctl.aws.stats import CallKey, CallStats
 from meshctl.engine import Engine
-from meshctl.plan import Action, Kind, Plan
-from meshctl.planner import make_plan
-from meshctl.sandbox.testing import ProcessEnv, in_process_sandbox
+from meshctl.planning.plan import Action, Kind, Plan
+from meshctl.planning.planner import make_plan
 
 BATCH = 20  # entries per BatchGrantPermissions / BatchRevokePermissions (AWS limit)
 

@@ -4,7 +4,7 @@
   deterministic, valid ``MeshSpec`` (producer-only and consumer-only accounts, products spread
   evenly over producers, approved subscriptions spread evenly over consumers and products).
 - ``spec_yaml(spec)`` / ``write_spec(spec, path)``: the mesh.yaml text of a spec, which
-  ``meshctl.config.load_spec`` reads back to an equal spec.
+  ``meshctl.spec.load.load_spec`` reads back to an equal spec.
 - ``build_live(spec, session_for_account, *, applied)``: build the live state in a sandbox.
   ``applied=False``: only what producers have before they join (source databases and tables).
   ``applied=True``: the mesh as ``meshctl apply`` leaves it, so a plan is empty. See
@@ -30,14 +30,18 @@ import boto3
 from boto3.dynamodb.types import TypeSerializer
 
 from meshctl.applier import execute_plan
-from meshctl.aws.executor import Executor
-from meshctl.aws.read_glue import MANAGED_BY_PARAMETER
-from meshctl.aws.reader import read_mesh
+from meshctl.aws.apply.executor import Executor
+from meshctl.aws.read.glue import MANAGED_BY_PARAMETER
+from meshctl.aws.read.snapshot import read_mesh
 from meshctl.aws.sessions import AccountSessions
 from meshctl.aws.tracker import MANAGED_BY, format_date, item_from_record
-from meshctl.canonical import grant_entries
 from meshctl.codec import from_json
-from meshctl.model import (
+from meshctl.observed import Database, Grant, SubscriptionRecord
+from meshctl.planning.canonical import grant_entries
+from meshctl.planning.plan import Action, Change, Kind, Plan
+from meshctl.planning.planner import make_plan
+from meshctl.sandbox.seed import bucket_name, table_input
+from meshctl.spec.model import (
     Account,
     AccountRole,
     MeshSettings,
@@ -46,10 +50,6 @@ from meshctl.model import (
     Subscription,
     SubscriptionStatus,
 )
-from meshctl.observed import Database, Grant, SubscriptionRecord
-from meshctl.plan import Action, Change, Kind, Plan
-from meshctl.planner import make_plan
-from meshctl.sandbox.seed import bucket_name, table_input
 
 SessionFor = Callable[[str], boto3.Session]
 T = TypeVar("T")
@@ -317,7 +317,7 @@ def apply_bulk(
     sessions: AccountSessions | None = None,
     report: BuildReport | None = None,
 ) -> BuildReport:
-    """Carry out ``plan`` (a ``meshctl.plan.Plan``) as meshctl would, only faster.
+    """Carry out ``plan`` (a ``meshctl.planning.plan.Plan``) as meshctl would, only faster.
 
     The desired values come from meshctl's own planner, so nothing here re-derives the mesh
     rules; only the writes differ: creates of grants, consumer links and subscription records

@@ -31,18 +31,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import _tests_path  # noqa: F401  (tests/support on the path)
 from meshgen import BuildReport, apply_bulk, build_sources, generate_spec, write_spec
 from moto.core.botocore_stubber import BotocoreStubber
+from support.sandbox import ProcessEnv, in_process_sandbox
 
-from meshctl.aws.reader import read_mesh
+from meshctl.aws.read.snapshot import read_mesh
 from meshctl.aws.sessions import AccountSessions
 from meshctl.aws.stats import CallStats
-from meshctl.config import mesh_digest
 from meshctl.engine import Engine
-from meshctl.model import MeshSpec
 from meshctl.observed import ObservedMesh
-from meshctl.planner import make_plan
-from meshctl.sandbox.testing import ProcessEnv, in_process_sandbox
+from meshctl.planning.planner import make_plan
+from meshctl.spec.load import mesh_digest
+from meshctl.spec.model import MeshSpec
 
 # Issue 4's targets for 5,000 subscriptions (for the verdict column, not asserted).
 MESH_CALL_TARGET = 60

@@ -2,12 +2,12 @@
 converged — printed as markdown and written to bench/REPORT.md (issue 7).
 
 Run: .venv/bin/python bench/report.py [--quick] [--seeds 5] [--crash full|sample|skip]
-                                      [--no-benches] [--out bench/REPORT.md]
+                                      [--no-benches] [--state-machine N] [--out bench/REPORT.md]
 
 What it runs:
 1. the example mesh (examples/mesh.yaml), in-process: a full apply and the no-op plan after it,
    AWS calls per operation and wall times;
-2. the fault suite: applies under 10% and 30% injected faults (meshctl.sandbox.faults: throttling,
+2. the fault suite: applies under 10% and 30% injected faults (support.faults: throttling,
    500/503, connection resets before and after the write, ConcurrentModificationException) for
    several seeds, on the example mesh and on a generated bench mesh (20 products, 200
    subscriptions); each run must succeed or fail cleanly, then one fault-free apply must converge
@@ -15,7 +15,10 @@ What it runs:
 3. the crash sweep (tests/reliability/test_crash.py through pytest; `full` kills `meshctl apply`
    after every one of its writes);
 4. the other benchmarks that exist (bench/plan_scale.py, apply_scale.py, sandbox_grants.py),
-   as subprocesses; their own output is appended. `--quick` runs them small.
+   as subprocesses; their own output is appended. `--quick` runs them small;
+5. the state machine of tests/reliability/test_state_machine.py (random sequences of mesh.yaml and
+   hand edits, each followed by plan → apply → plan and its invariants), derandomized, counting
+   steps and the steps that broke an invariant instead of failing (`--state-machine N` examples).
 
 Figures, not pass/fail: the exit status is 0 even when a run did not converge (the table says so).
 """
@@ -40,17 +43,19 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests.reliability._mesh: the invariants the tests check
 
-from meshctl.applier import ApplyResult, Status  # noqa: E402
-from meshctl.config import load_spec  # noqa: E402
-from meshctl.engine import Engine  # noqa: E402
-from meshctl.errors import MeshctlError  # noqa: E402
-from meshctl.sandbox.faults import FaultInjector, fast_retries  # noqa: E402
-from meshctl.sandbox.seed import seed_producers  # noqa: E402
-from meshctl.sandbox.testing import (  # noqa: E402
+import _tests_path  # noqa: E402, F401  (tests/support on the path)
+from support.faults import FaultInjector, fast_retries  # noqa: E402
+from support.sandbox import (  # noqa: E402
     InProcessSandbox,
     ProcessEnv,
     in_process_sandbox,
 )
+
+from meshctl.applier import ApplyResult, Status  # noqa: E402
+from meshctl.engine import Engine  # noqa: E402
+from meshctl.errors import MeshctlError  # noqa: E402
+from meshctl.sandbox.seed import seed_producers  # noqa: E402
+from meshctl.spec.load import load_spec  # noqa: E402
 from tests.reliability._mesh import EXAMPLE, mesh_problems  # noqa: E402
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -319,6 +324,47 @@ def run_benches(quick: bool) -> list[BenchRun]:
     return runs
 
 
+# --- 5. state machine ---------------------------------------------------------------------------
+
+STATE_MACHINE_STEPS = 10
+
+
+@dataclass
+class StateMachineRun:
+    examples: int  # asked for
+    steps: int  # at most, per example
+    ran_examples: int
+    ran_steps: int
+    violations: dict[str, int]
+    first: dict[str, str]
+    seconds: float
+    error: str = ""  # an exception that escaped the machine (not an invariant)
+
+
+def state_machine_run(examples: int, steps: int = STATE_MACHINE_STEPS) -> StateMachineRun:
+    from tests.reliability.test_state_machine import run_for_report
+
+    started = time.perf_counter()
+    error = ""
+    try:
+        tally = run_for_report(examples, steps)
+    except Exception as exc:  # a crash of the machine itself; the figure says so
+        from tests.reliability import test_state_machine
+
+        tally = test_state_machine.TALLY
+        error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:200]
+    return StateMachineRun(
+        examples,
+        steps,
+        tally.examples,
+        tally.steps,
+        dict(tally.violations),
+        dict(tally.first),
+        time.perf_counter() - started,
+        error,
+    )
+
+
 # --- the report ---------------------------------------------------------------------------------
 
 
@@ -334,6 +380,7 @@ def render(
     crash: tuple[list[dict[str, Any]], float, int] | None,
     crash_mode: str,
     benches: list[BenchRun],
+    machine: StateMachineRun | None = None,
 ) -> str:
     rows: list[list[str]] = []
     for c in calls:
@@ -397,6 +444,28 @@ def render(
             rows.append(
                 ["example", "crash sweep: wall time", f"{wall:.0f} s ({per:.1f} s per crash point)"]
             )
+    if machine is not None:
+        label = "state machine (universe: 4 accounts, 3 products)"
+        broken = sum(machine.violations.values())
+        kinds = ", ".join(f"{k} {n}" for k, n in sorted(machine.violations.items()))
+        rows.append(
+            [
+                label,
+                f"{machine.examples} derandomized examples of up to {machine.steps} edits",
+                f"{machine.ran_examples} examples, {machine.ran_steps} steps "
+                "(plan → apply → plan each)",
+            ]
+        )
+        rows.append(
+            [
+                label,
+                "invariant violations (steps)",
+                f"{broken}"
+                + (f": {kinds}" if kinds else "")
+                + (f"; machine error: {machine.error}" if machine.error else ""),
+            ]
+        )
+        rows.append([label, "wall time", f"{machine.seconds:.0f} s"])
     for b in benches:
         rows.append([b.script, "wall time (exit status)", f"{b.seconds:.0f} s ({b.returncode})"])
 
@@ -448,6 +517,12 @@ def render(
                 for p in crash[0]
             ],
         )
+    if machine is not None and machine.first:
+        lines += ["", "## State machine: first violation of each kind", ""]
+        lines += _table(
+            ["invariant", "first problem"],
+            [[kind, text[:300]] for kind, text in sorted(machine.first.items())],
+        )
     for b in benches:
         lines += ["", f"## {b.script} {' '.join(b.args)}", "", "```text", b.output.rstrip(), "```"]
     return "\n".join(lines) + "\n"
@@ -467,6 +542,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--crash", choices=["full", "sample", "skip"], default=None)
     parser.add_argument(
         "--no-benches", action="store_true", help="skip the other benchmark scripts"
+    )
+    parser.add_argument(
+        "--state-machine",
+        type=int,
+        default=None,
+        metavar="N",
+        help="state-machine examples (default 30; 4 with --quick; 0 skips)",
     )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "REPORT.md")
     args = parser.parse_args(argv)
@@ -495,7 +577,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"crash sweep ({crash_mode}) ...", file=sys.stderr)
         crash = crash_sweep(crash_mode)
     benches = [] if args.no_benches else run_benches(args.quick)
-    report = render(calls, faults, crash, crash_mode, benches)
+    examples = args.state_machine if args.state_machine is not None else (4 if args.quick else 30)
+    machine = None
+    if examples > 0:
+        print(f"state machine ({examples} examples) ...", file=sys.stderr)
+        machine = state_machine_run(examples)
+    report = render(calls, faults, crash, crash_mode, benches, machine)
     args.out.write_text(report, encoding="utf-8")
     print(report)
     return 0

@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from meshctl.sandbox.testing import ProcessEnv, in_process_sandbox, server_sandbox
+import _tests_path  # noqa: F401  (tests/support on the path)
+from support.sandbox import ProcessEnv, in_process_sandbox, server_sandbox
 
 MESH = "555555555555"
 DB = "bench"

@@ -23,8 +23,8 @@ from itertools import groupby
 from typing import Protocol
 
 from meshctl.errors import LockError, PlanError
-from meshctl.plan import Change, Plan
-from meshctl.planner import revoke_count
+from meshctl.planning.plan import Change, Plan
+from meshctl.planning.planner import revoke_count
 
 DEFAULT_MAX_REVOKES = 25
 

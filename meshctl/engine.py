@@ -21,15 +21,15 @@ from meshctl.applier import ApplyResult, ChangeResult, check_guards, execute_pla
 from meshctl.aws.errors import translated
 from meshctl.aws.lease import Lease
 from meshctl.aws.lock import LockTable
-from meshctl.aws.reader import read_mesh
+from meshctl.aws.read.snapshot import read_mesh
 from meshctl.aws.sessions import AccountSessions
-from meshctl.canonical import iam_principal
-from meshctl.config import load_spec, mesh_digest
 from meshctl.errors import LockError, PlanError
-from meshctl.model import MeshSpec
 from meshctl.observed import ObservedMesh
-from meshctl.plan import Plan
-from meshctl.planner import make_plan
+from meshctl.planning.canonical import iam_principal
+from meshctl.planning.plan import Plan
+from meshctl.planning.planner import make_plan
+from meshctl.spec.load import load_spec, mesh_digest
+from meshctl.spec.model import MeshSpec
 
 
 def _now() -> datetime:
@@ -162,7 +162,7 @@ class Engine:
         allow_mass_revoke: bool,
         on_result: Callable[[ChangeResult], None] | None = None,
     ) -> ApplyResult:
-        from meshctl.aws.executor import Executor
+        from meshctl.aws.apply.executor import Executor
 
         check_guards(plan, max_revokes=max_revokes, allow_mass_revoke=allow_mass_revoke)
         executor = Executor(

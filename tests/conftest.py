@@ -15,8 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-
-from meshctl.sandbox.testing import (
+from support.sandbox import (
     InProcessSandbox,
     ServerSandbox,
     in_process_sandbox,

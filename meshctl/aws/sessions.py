@@ -33,7 +33,7 @@ from meshctl import __version__
 from meshctl.aws.errors import CALL_ERRORS, CREDENTIALS_HINT, to_aws_error
 from meshctl.aws.stats import CallStats
 from meshctl.errors import AwsError
-from meshctl.model import Account, MeshSettings, MeshSpec
+from meshctl.spec.model import Account, MeshSettings, MeshSpec
 
 DEFAULT_ROLE_NAME = "MeshctlDeployer"
 SESSION_NAME = "meshctl"

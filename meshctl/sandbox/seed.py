@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from meshctl.model import MeshSpec
+from meshctl.spec.model import MeshSpec
 
 SessionFor = Callable[[str], boto3.Session]
 

@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 import yaml
+from support.sandbox import ServerSandbox, run_meshctl
 
 from meshctl.aws.lock import LockTable
-from meshctl.config import load_spec
 from meshctl.ids import subscription_id
 from meshctl.sandbox.seed import seed_producers
-from meshctl.sandbox.testing import ServerSandbox, run_meshctl
+from meshctl.spec.load import load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "mesh.yaml"

@@ -18,9 +18,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.sandbox import ServerSandbox, run_meshctl
 
 from meshctl import __version__
-from meshctl.sandbox.testing import ServerSandbox, run_meshctl
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "mesh.yaml"

@@ -16,16 +16,16 @@ from typing import Any
 import pytest
 import yaml
 from boto3.dynamodb.types import TypeSerializer
+from support.sandbox import InProcessSandbox, ServerSandbox, run_meshctl
 
-from meshctl.aws.apply_mesh import subscriptions_table_definition
+from meshctl.aws.apply.mesh import subscriptions_table_definition
 from meshctl.aws.tracker import item_from_record
-from meshctl.config import load_spec, schema
 from meshctl.engine import Engine
 from meshctl.ids import subscription_id
 from meshctl.observed import RecordStatus, SubscriptionRecord
-from meshctl.render import MARKDOWN_MARKER, render_json
+from meshctl.render.markdown import MARKDOWN_MARKER, render_json
 from meshctl.sandbox.seed import seed_producers
-from meshctl.sandbox.testing import InProcessSandbox, ServerSandbox, run_meshctl
+from meshctl.spec.load import load_spec, schema
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "mesh.yaml"

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from support.sandbox import ServerSandbox, run_meshctl
 
-from meshctl.config import load_spec
-from meshctl.plan import Action, Plan
-from meshctl.render import MARKDOWN_MARKER
+from meshctl.planning.plan import Action, Plan
+from meshctl.render.markdown import MARKDOWN_MARKER
 from meshctl.sandbox.seed import seed_producers
-from meshctl.sandbox.testing import ServerSandbox, run_meshctl
+from meshctl.spec.load import load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "mesh.yaml"

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from support.sandbox import run_meshctl
 
-from meshctl.config import load_spec, summarize
 from meshctl.errors import ValidationError
-from meshctl.sandbox.testing import run_meshctl
+from meshctl.spec.load import load_spec, summarize
 
 ROOT = Path(__file__).resolve().parents[2]
 INVALID = ROOT / "tests" / "data" / "invalid"

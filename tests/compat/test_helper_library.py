@@ -25,11 +25,11 @@ from typing import Any
 
 import pytest
 import yaml
+from support.sandbox import ServerSandbox, run_meshctl
 
-from meshctl.config import load_spec
 from meshctl.ids import subscription_id
 from meshctl.sandbox.seed import seed_producers
-from meshctl.sandbox.testing import ServerSandbox, run_meshctl
+from meshctl.spec.load import load_spec
 
 from .helper_venv import HelperVenvError, ensure_helper_venv
 

@@ -20,7 +20,6 @@ from typing import Any
 from support.planner_cases import compact_grant, source_table
 
 from meshctl import codec
-from meshctl.model import MeshSpec
 from meshctl.observed import (
     Database,
     IamUser,
@@ -30,6 +29,7 @@ from meshctl.observed import (
     SubscriptionRecord,
     Table,
 )
+from meshctl.spec.model import MeshSpec
 
 from . import _hand_lf as lf
 from ._live import Console, create_table, table_input

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from meshctl.canonical import canonical_grants
 from meshctl.observed import Grant, LakeSettings, LfResource, ResourceType
+from meshctl.planning.canonical import canonical_grants
 
 from ._live import Console, lf_entries
 

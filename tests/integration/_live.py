@@ -16,17 +16,17 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 from support.planner_cases import plan_of
+from support.sandbox import InProcessSandbox
 
 from meshctl.applier import ApplyResult, execute_plan
-from meshctl.aws.executor import Executor
-from meshctl.aws.reader import read_mesh
+from meshctl.aws.apply.executor import Executor
+from meshctl.aws.read.snapshot import read_mesh
 from meshctl.aws.sessions import AccountSessions
-from meshctl.canonical import canonical_grants
-from meshctl.model import MeshSpec
 from meshctl.observed import Grant, ObservedMesh, Table
-from meshctl.plan import Plan
+from meshctl.planning.canonical import canonical_grants
+from meshctl.planning.plan import Plan
 from meshctl.sandbox.sessions import botocore_session
-from meshctl.sandbox.testing import InProcessSandbox
+from meshctl.spec.model import MeshSpec
 
 
 def noon(day: date) -> datetime:

@@ -19,14 +19,14 @@ from typing import Any
 
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
+from support.sandbox import InProcessSandbox
 
 from meshctl.applier import ApplyResult, Status
 from meshctl.codec import sha256_of
 from meshctl.engine import Engine
 from meshctl.ids import subscription_id
-from meshctl.plan import Action, Kind, Plan
+from meshctl.planning.plan import Action, Kind, Plan
 from meshctl.sandbox.seed import seed_producers
-from meshctl.sandbox.testing import InProcessSandbox
 
 from ._meshfile import MeshFile
 

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from rich.console import Console
+from support.sandbox import InProcessSandbox
 
 from meshctl.applier import ApplyResult, Status
 from meshctl.aws.lock import LockTable
@@ -27,11 +28,10 @@ from meshctl.codec import sha256_of
 from meshctl.engine import Engine
 from meshctl.errors import LockError, PlanError
 from meshctl.ids import subscription_id
-from meshctl.plan import Plan
-from meshctl.planner import revoke_count
-from meshctl.render import render_apply_result
+from meshctl.planning.plan import Plan
+from meshctl.planning.planner import revoke_count
+from meshctl.render.markdown import render_apply_result
 from meshctl.sandbox.seed import seed_producers
-from meshctl.sandbox.testing import InProcessSandbox
 
 from ._meshfile import MeshFile
 

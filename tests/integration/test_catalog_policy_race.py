@@ -14,15 +14,15 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from support.sandbox import InProcessSandbox
 
 from meshctl.aws import Outcome, OutcomeStatus
-from meshctl.aws.executor import Executor
-from meshctl.aws.reader import read_mesh
+from meshctl.aws.apply.executor import Executor
+from meshctl.aws.read.snapshot import read_mesh
 from meshctl.aws.sessions import AccountSessions
-from meshctl.model import Account, AccountRole, MeshSettings, MeshSpec
-from meshctl.plan import Action, Change, Kind
-from meshctl.planner import make_plan
-from meshctl.sandbox.testing import InProcessSandbox
+from meshctl.planning.plan import Action, Change, Kind
+from meshctl.planning.planner import make_plan
+from meshctl.spec.model import Account, AccountRole, MeshSettings, MeshSpec
 
 MESH = "555555555555"
 CONSUMER = "999999999999"

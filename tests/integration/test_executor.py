@@ -9,16 +9,14 @@ from typing import Any
 
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
+from support.sandbox import InProcessSandbox
 
-from meshctl import policies
 from meshctl.aws import OutcomeStatus
-from meshctl.aws.executor import Executor
-from meshctl.aws.reader import read_mesh
+from meshctl.aws.apply.executor import Executor
+from meshctl.aws.read.snapshot import read_mesh
 from meshctl.aws.sessions import AccountSessions
 from meshctl.codec import canonical_json, to_json
 from meshctl.ids import subscription_id
-from meshctl.kinds.subscriptions import archived
-from meshctl.model import Account, AccountRole, MeshSettings, MeshSpec, Product
 from meshctl.observed import (
     Column,
     Database,
@@ -32,8 +30,10 @@ from meshctl.observed import (
     SubscriptionRecord,
     Table,
 )
-from meshctl.plan import Action, Change, Kind
-from meshctl.sandbox.testing import InProcessSandbox
+from meshctl.planning import policies
+from meshctl.planning.kinds.subscriptions import archived
+from meshctl.planning.plan import Action, Change, Kind
+from meshctl.spec.model import Account, AccountRole, MeshSettings, MeshSpec, Product
 
 MESH = "555555555555"
 PRODUCER = "111111111111"

@@ -13,17 +13,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from support.sandbox import InProcessSandbox
 
-from meshctl import policies
 from meshctl.aws import Outcome, OutcomeStatus
-from meshctl.aws.executor import Executor
-from meshctl.aws.reader import read_mesh
+from meshctl.aws.apply.executor import Executor
+from meshctl.aws.read.snapshot import read_mesh
 from meshctl.aws.sessions import AccountSessions
 from meshctl.codec import canonical_json, to_json
-from meshctl.model import Account, AccountRole, MeshSettings, MeshSpec
 from meshctl.observed import IamUser
-from meshctl.plan import Action, Change, Kind
-from meshctl.sandbox.testing import InProcessSandbox
+from meshctl.planning import policies
+from meshctl.planning.plan import Action, Change, Kind
+from meshctl.spec.model import Account, AccountRole, MeshSettings, MeshSpec
 
 MESH = "555555555555"
 CONSUMER = "999999999999"

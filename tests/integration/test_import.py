@@ -15,19 +15,19 @@ from typing import Any
 
 import pytest
 from boto3.dynamodb.types import TypeSerializer
+from support.sandbox import InProcessSandbox
 
-from meshctl.aws.read_import import read_for_import
+from meshctl.aws.read.for_import import read_for_import
 from meshctl.aws.sessions import AccountSessions
 from meshctl.codec import from_json
-from meshctl.config import load_spec
 from meshctl.engine import Engine
-from meshctl.importer import import_mesh
-from meshctl.kinds.subscriptions import changed_fields
-from meshctl.model import MeshSettings, MeshSpec, SubscriptionStatus
+from meshctl.importer.build import import_mesh
 from meshctl.observed import SubscriptionRecord
-from meshctl.plan import Action, Kind
+from meshctl.planning.kinds.subscriptions import changed_fields
+from meshctl.planning.plan import Action, Kind
 from meshctl.sandbox.seed import seed_producers
-from meshctl.sandbox.testing import InProcessSandbox
+from meshctl.spec.load import load_spec
+from meshctl.spec.model import MeshSettings, MeshSpec, SubscriptionStatus
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "mesh.yaml"

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
+from support.sandbox import InProcessSandbox
 
 from meshctl.applier import Outcome, Status, execute_plan
 from meshctl.aws import Outcome as AwsOutcome
@@ -18,9 +19,8 @@ from meshctl.aws.lease import Lease
 from meshctl.aws.lock import LockTable
 from meshctl.engine import Engine
 from meshctl.errors import LockError
-from meshctl.plan import Action, Change, Kind, Plan
+from meshctl.planning.plan import Action, Change, Kind, Plan
 from meshctl.sandbox.seed import seed_producers
-from meshctl.sandbox.testing import InProcessSandbox
 
 from ._meshfile import MeshFile
 

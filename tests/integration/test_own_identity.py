@@ -9,11 +9,11 @@ from pathlib import Path
 
 import boto3
 import pytest
+from support.sandbox import InProcessSandbox
 
 from meshctl.engine import Engine
-from meshctl.plan import Action, Kind
+from meshctl.planning.plan import Action, Kind
 from meshctl.sandbox.seed import seed_producers
-from meshctl.sandbox.testing import InProcessSandbox
 
 from ._meshfile import MeshFile
 

@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from support.sandbox import InProcessSandbox
 
-from meshctl.aws.apply_mesh import subscriptions_table_definition
+from meshctl.aws.apply.mesh import subscriptions_table_definition
 from meshctl.engine import Engine
 from meshctl.ids import subscription_id
-from meshctl.plan import Action, Change, Drift, Kind, Plan
+from meshctl.planning.plan import Action, Change, Drift, Kind, Plan
 from meshctl.sandbox.seed import seed_producers
-from meshctl.sandbox.testing import InProcessSandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "mesh.yaml"

@@ -17,13 +17,13 @@ from typing import Any
 
 import pytest
 from support.planner_cases import Case, case_files, load_case
+from support.sandbox import InProcessSandbox
 
 from meshctl import codec
 from meshctl.errors import PlanError
 from meshctl.observed import Grant
-from meshctl.plan import Action, Kind, Plan
-from meshctl.planner import revoke_count
-from meshctl.sandbox.testing import InProcessSandbox
+from meshctl.planning.plan import Action, Kind, Plan
+from meshctl.planning.planner import revoke_count
 
 from ._hand import Hand, make_edits
 from ._live import (

@@ -8,17 +8,17 @@ from typing import Any
 
 import pytest
 from boto3.dynamodb.types import TypeSerializer
+from support.sandbox import InProcessSandbox
 
 from meshctl.aws.api import AccountApi
-from meshctl.aws.apply_mesh import subscriptions_table_definition
-from meshctl.aws.queries import RecordQuery, SubscriptionTable
+from meshctl.aws.apply.mesh import subscriptions_table_definition
+from meshctl.aws.read.subscriptions import RecordQuery, SubscriptionTable
 from meshctl.aws.sessions import AccountSessions
 from meshctl.aws.tracker import item_from_record
 from meshctl.errors import AwsError
 from meshctl.ids import subscription_id
-from meshctl.model import MeshSettings
 from meshctl.observed import RecordStatus, SubscriptionRecord
-from meshctl.sandbox.testing import InProcessSandbox
+from meshctl.spec.model import MeshSettings
 
 MESH = "555555555555"
 SALES = "111111111111"

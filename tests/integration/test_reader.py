@@ -7,13 +7,13 @@ from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeSerializer
+from support.sandbox import InProcessSandbox
 
-from meshctl.aws.apply_mesh import subscriptions_table_definition
-from meshctl.aws.reader import read_mesh
+from meshctl.aws.apply.mesh import subscriptions_table_definition
+from meshctl.aws.read.snapshot import read_mesh
 from meshctl.aws.sessions import AccountSessions
 from meshctl.aws.tracker import item_from_record
 from meshctl.ids import subscription_id
-from meshctl.model import Account, AccountRole, MeshSettings, MeshSpec, Product
 from meshctl.observed import (
     Column,
     LfResource,
@@ -22,7 +22,7 @@ from meshctl.observed import (
     SubscriptionRecord,
     Table,
 )
-from meshctl.sandbox.testing import InProcessSandbox
+from meshctl.spec.model import Account, AccountRole, MeshSettings, MeshSpec, Product
 
 MESH = "555555555555"
 PRODUCER = "111111111111"

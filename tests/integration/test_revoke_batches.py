@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from support.faults import FaultInjector
+from support.sandbox import InProcessSandbox
+
 from meshctl.aws import OutcomeStatus
-from meshctl.aws.executor import Executor
-from meshctl.aws.reader import read_mesh
+from meshctl.aws.apply.executor import Executor
+from meshctl.aws.read.snapshot import read_mesh
 from meshctl.aws.sessions import AccountSessions
 from meshctl.codec import to_json
-from meshctl.model import Account, AccountRole, MeshSettings, MeshSpec
 from meshctl.observed import Grant, LfResource, ResourceType
-from meshctl.plan import Action, Change, Kind
-from meshctl.sandbox.faults import FaultInjector
-from meshctl.sandbox.testing import InProcessSandbox
+from meshctl.planning.plan import Action, Change, Kind
+from meshctl.spec.model import Account, AccountRole, MeshSettings, MeshSpec
 
 MESH, CONSUMER, DB = "555555555555", "999999999999", "sales-111111111111"
 SPEC = MeshSpec(

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
+from support.sandbox import InProcessSandbox, server_sandbox
 
 from meshctl.aws.errors import describe
 from meshctl.aws.sessions import AccountSessions, load_credentials_file
 from meshctl.errors import AwsError
-from meshctl.model import Account, AccountRole, MeshSettings
-from meshctl.sandbox.testing import InProcessSandbox, server_sandbox
+from meshctl.spec.model import Account, AccountRole, MeshSettings
 
 MESH = "555555555555"
 PRODUCER = "111111111111"

@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
+from support.sandbox import run_meshctl
 
 from meshctl.ids import subscription_id
-from meshctl.model import MeshSpec, SubscriptionStatus
-from meshctl.sandbox.testing import run_meshctl
+from meshctl.spec.model import MeshSpec, SubscriptionStatus
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "mesh.yaml"

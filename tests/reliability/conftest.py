@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from support.faults import fast_retries
+from support.sandbox import InProcessSandbox, ServerSandbox
 
-from meshctl.config import load_spec
-from meshctl.model import MeshSpec
-from meshctl.sandbox.faults import fast_retries
 from meshctl.sandbox.seed import seed_producers
-from meshctl.sandbox.testing import InProcessSandbox, ServerSandbox
+from meshctl.spec.load import load_spec
+from meshctl.spec.model import MeshSpec
 
 from ._mesh import EXAMPLE
 

@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 from boto3.dynamodb.types import TypeSerializer
+from support.sandbox import MESHCTL, InProcessSandbox, ServerSandbox
 
 from meshctl.applier import Status
 from meshctl.engine import Engine
 from meshctl.ids import subscription_id
-from meshctl.model import MeshSpec
-from meshctl.sandbox.testing import MESHCTL, InProcessSandbox, ServerSandbox
+from meshctl.spec.model import MeshSpec
 
 from ._mesh import CRASHHOOK, EXAMPLE, mesh_problems, meshctl, scan_items
 from .conftest import NOW

@@ -25,12 +25,12 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from support.sandbox import InProcessSandbox, ServerSandbox
 
 from meshctl.aws.lock import LockTable
 from meshctl.errors import LockError
-from meshctl.model import MeshSpec
 from meshctl.sandbox.seed import seed_producers
-from meshctl.sandbox.testing import InProcessSandbox, ServerSandbox
+from meshctl.spec.model import MeshSpec
 
 from ._mesh import CRASHHOOK, EXAMPLE, mesh_problems, meshctl
 

@@ -1,7 +1,7 @@
 """Apply under injected AWS faults: it succeeds (retries) or fails cleanly, and the next
 fault-free apply converges to an empty plan with every invariant of ``_mesh.py`` holding.
 
-Faults come from ``meshctl.sandbox.faults`` (seeded, reproducible): throttling, HTTP 500/503,
+Faults come from ``support.faults`` (seeded, reproducible): throttling, HTTP 500/503,
 connection resets before and after a write reached AWS, and Lake Formation's
 ConcurrentModificationException. Targeted cases pin the failure modes that found bugs.
 """
@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from support.faults import FaultInjector, FaultKind
+from support.sandbox import InProcessSandbox, ServerSandbox
 
 from meshctl.applier import ApplyResult, Status
 from meshctl.engine import Engine
 from meshctl.errors import MeshctlError
-from meshctl.model import MeshSpec
-from meshctl.sandbox.faults import FaultInjector, FaultKind
-from meshctl.sandbox.testing import InProcessSandbox, ServerSandbox
+from meshctl.spec.model import MeshSpec
 
 from ._mesh import EXAMPLE, lf_tag_problems, mesh_problems
 from .conftest import NOW

@@ -20,16 +20,16 @@ from typing import Any
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.sandbox import InProcessSandbox
 
-from meshctl.config import load_spec
 from meshctl.engine import Engine
 from meshctl.errors import ValidationError
-from meshctl.model import MeshSpec
 from meshctl.observed import ObservedMesh
-from meshctl.plan import Plan
-from meshctl.planner import make_plan
-from meshctl.render import render_json, render_markdown
-from meshctl.sandbox.testing import InProcessSandbox
+from meshctl.planning.plan import Plan
+from meshctl.planning.planner import make_plan
+from meshctl.render.markdown import render_json, render_markdown
+from meshctl.spec.load import load_spec
+from meshctl.spec.model import MeshSpec
 
 from ._mesh import EXAMPLE, meshctl
 from ._strategies import BASE, DANGEROUS, mutated_example, valid_mesh, values

@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from support.sandbox import InProcessSandbox, ServerSandbox
+
 from meshctl.engine import Engine
-from meshctl.model import MeshSpec
-from meshctl.plan import Drift, Kind
-from meshctl.sandbox.testing import InProcessSandbox, ServerSandbox
+from meshctl.planning.plan import Drift, Kind
+from meshctl.spec.model import MeshSpec
 
 from ._mesh import EXAMPLE, list_grants, meshctl
 from .conftest import NOW

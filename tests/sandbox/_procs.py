@@ -10,7 +10,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from meshctl.sandbox.testing import run_meshctl
+from support.sandbox import run_meshctl
 
 _AWS_VARS = ("AWS_", "MOTO_")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from meshctl.sandbox.testing import InProcessSandbox
+from support.sandbox import InProcessSandbox
 
 MESH = "555555555555"
 PRODUCER = "111111111111"

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from meshctl.sandbox.testing import InProcessSandbox
+from support.sandbox import InProcessSandbox
 
 from ._support import MeshCatalog, make_mesh_catalog
 

@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-
-from meshctl.sandbox.testing import InProcessSandbox
+from support.sandbox import InProcessSandbox
 
 from ._support import MESH
 

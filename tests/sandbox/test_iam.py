@@ -18,8 +18,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-
-from meshctl.sandbox.testing import InProcessSandbox, ServerSandbox
+from support.sandbox import InProcessSandbox, ServerSandbox
 
 from ._support import CONSUMER, MESH, PRODUCER
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from moto.ram import urls as ram_urls
+from support.sandbox import InProcessSandbox
 
 from meshctl.sandbox.patches import apply_patches, patches_applied
-from meshctl.sandbox.testing import InProcessSandbox
 
 from ._support import MESH
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from meshctl.model import Account, AccountRole, MeshSettings, MeshSpec, Product
+from support.sandbox import InProcessSandbox
+
 from meshctl.sandbox.seed import DEFAULT_TABLES, seed_producers
-from meshctl.sandbox.testing import InProcessSandbox
+from meshctl.spec.model import Account, AccountRole, MeshSettings, MeshSpec, Product
 
 from ._support import CONSUMER, MESH, PRODUCER
 

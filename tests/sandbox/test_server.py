@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from meshctl.sandbox.testing import ServerSandbox
+from support.sandbox import ServerSandbox
 
 from ._support import CONSUMER, DB, MESH, principal, table
 

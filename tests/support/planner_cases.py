@@ -19,7 +19,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from meshctl.model import (
+from meshctl.observed import Column, Grant, LfResource, ObservedMesh, ResourceType, Table
+from meshctl.planning.plan import Plan
+from meshctl.planning.planner import make_plan
+from meshctl.spec.model import (
     Account,
     AccountRole,
     MeshSettings,
@@ -28,9 +31,6 @@ from meshctl.model import (
     Subscription,
     SubscriptionStatus,
 )
-from meshctl.observed import Column, Grant, LfResource, ObservedMesh, ResourceType, Table
-from meshctl.plan import Plan
-from meshctl.planner import make_plan
 
 CASES = Path(__file__).resolve().parents[1] / "data" / "planner"
 BASE: dict[str, Any] = json.loads((CASES / "_base.json").read_text())

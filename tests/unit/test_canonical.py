@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from meshctl.canonical import (
+from meshctl.observed import Grant, LfResource, ResourceType
+from meshctl.planning.canonical import (
     FULL_PERMISSIONS,
     IAM_ALLOWED_PRINCIPALS,
     canonical_grants,
@@ -16,7 +17,6 @@ from meshctl.canonical import (
     resource_to_api,
     table_name,
 )
-from meshctl.observed import Grant, LfResource, ResourceType
 
 MESH = "555555555555"
 CONSUMER = "999999999999"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from meshctl.config import load_spec, mesh_digest, schema, summarize
 from meshctl.errors import MeshctlError, ValidationError
-from meshctl.model import (
+from meshctl.spec.load import load_spec, mesh_digest, schema, summarize
+from meshctl.spec.model import (
     DEFAULT_SUBSCRIPTIONS_TABLE,
     TABLE_PERMISSIONS,
     AccountRole,

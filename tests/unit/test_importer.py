@@ -7,10 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from meshctl.config import load_spec
 from meshctl.ids import subscription_id
-from meshctl.importer import import_mesh
-from meshctl.model import MeshSettings, MeshSpec, SubscriptionStatus
+from meshctl.importer.build import import_mesh
 from meshctl.observed import (
     Column,
     Database,
@@ -20,6 +18,8 @@ from meshctl.observed import (
     SubscriptionRecord,
     Table,
 )
+from meshctl.spec.load import load_spec
+from meshctl.spec.model import MeshSettings, MeshSpec, SubscriptionStatus
 
 MESH = "555555555555"
 SALES = "111111111111"

@@ -6,7 +6,7 @@ import json
 
 from meshctl.codec import from_json, sha256_of, to_json
 from meshctl.observed import Grant, LfResource, ResourceType
-from meshctl.plan import Action, Change, Drift, Kind, Plan
+from meshctl.planning.plan import Action, Change, Drift, Kind, Plan
 
 
 def _grant() -> Grant:

@@ -30,15 +30,6 @@ from support.planner_cases import (
 
 from meshctl import codec
 from meshctl.errors import PlanError
-from meshctl.model import (
-    Account,
-    AccountRole,
-    MeshSettings,
-    MeshSpec,
-    Product,
-    Subscription,
-    SubscriptionStatus,
-)
 from meshctl.observed import (
     Database,
     Grant,
@@ -49,7 +40,16 @@ from meshctl.observed import (
     SubscriptionRecord,
     Table,
 )
-from meshctl.plan import Action, Kind, Plan
+from meshctl.planning.plan import Action, Kind, Plan
+from meshctl.spec.model import (
+    Account,
+    AccountRole,
+    MeshSettings,
+    MeshSpec,
+    Product,
+    Subscription,
+    SubscriptionStatus,
+)
 
 SOURCES = tuple(source_table(t) for t in BASE["sources"])
 
@@ -135,7 +135,7 @@ def test_plan_round_trips_through_its_json_file() -> None:
 
 
 def test_desired_roles_carry_the_policy_documents() -> None:
-    from meshctl import policies
+    from meshctl.planning import policies
 
     case = load_case(CASES / "01_empty_mesh_creates_everything.json")
     plan = plan_of(case.spec, empty_mesh(case.spec, case.sources), case.today)

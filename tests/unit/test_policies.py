@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from meshctl import iam_layout, policies
 from meshctl.codec import canonical_json
+from meshctl.planning import iam_layout, policies
 
 MESH = "555555555555"
 PRODUCER = "111111111111"

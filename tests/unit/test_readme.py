@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from meshctl.config import schema
+from meshctl.spec.load import schema
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
 

@@ -21,8 +21,8 @@ from meshctl.observed import (
     SubscriptionRecord,
     Table,
 )
-from meshctl.plan import Action, Change, Drift, Kind, Plan
-from meshctl.render import (
+from meshctl.planning.plan import Action, Change, Drift, Kind, Plan
+from meshctl.render.markdown import (
     MARKDOWN_MARKER,
     render_apply_result,
     render_json,

@@ -23,8 +23,8 @@ import pytest
 import typer.main
 import yaml
 
-from meshctl import cli
-from meshctl.render import MARKDOWN_MARKER
+from meshctl.cli import app as cli
+from meshctl.render.markdown import MARKDOWN_MARKER
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = {p.stem: p for p in sorted((ROOT / ".github" / "workflows").glob("*.yml"))}

@@ -1,0 +1,1 @@
+"""Writes: the executor and one action module per resource kind."""

@@ -1,0 +1,172 @@
+"""Mesh-account actions: subscription table, data lake settings, catalog policy, LF-tags.
+
+Each action is idempotent: it reads what it must merge with and writes only what is missing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.exceptions import WaiterError
+
+from meshctl.aws.apply.context import ApplyContext, ChangeFailed
+from meshctl.aws.read.glue import read_catalog_policy
+from meshctl.aws.read.lakeformation import read_lf_tags
+from meshctl.aws.tracker import MANAGED_BY
+from meshctl.codec import canonical_json, from_json
+from meshctl.observed import LakeSettings
+from meshctl.planning.plan import Action, Change
+
+# Waiting for a new table: DescribeTable every 2 s, for up to 3 minutes.
+TABLE_WAIT = {"Delay": 2, "MaxAttempts": 90}
+# Glue's answer to a PutResourcePolicy whose PolicyHashCondition/PolicyExistsCondition fails.
+CONDITION_FAILED = frozenset({"ConditionCheckFailureException"})
+
+
+def subscriptions_table_definition(name: str) -> dict[str, Any]:
+    """The helper library's table: same key, indexes, billing and stream (DESIGN.md §3)."""
+    return {
+        "TableName": name,
+        "AttributeDefinitions": [
+            {"AttributeName": "SubscriptionId", "AttributeType": "S"},
+            {"AttributeName": "SubscriberPrincipal", "AttributeType": "S"},
+            {"AttributeName": "OwnerPrincipal", "AttributeType": "S"},
+            {"AttributeName": "Status", "AttributeType": "S"},
+        ],
+        "KeySchema": [{"AttributeName": "SubscriptionId", "KeyType": "HASH"}],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": f"{name}-Owner",
+                "KeySchema": [
+                    {"AttributeName": "OwnerPrincipal", "KeyType": "HASH"},
+                    {"AttributeName": "Status", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            },
+            {
+                "IndexName": f"{name}-Subscriber",
+                "KeySchema": [{"AttributeName": "SubscriberPrincipal", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            },
+        ],
+        "BillingMode": "PAY_PER_REQUEST",
+        "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        "Tags": [{"Key": "ManagedBy", "Value": MANAGED_BY}],
+    }
+
+
+def subscriptions_table(ctx: ApplyContext, change: Change) -> None:
+    if change.action is Action.DELETE:
+        raise ChangeFailed("meshctl never deletes the subscription table; it holds the history")
+    name = str((change.after or {})["name"])
+    ctx.api.call(
+        "dynamodb",
+        "create_table",
+        ok_codes=frozenset({"ResourceInUseException"}),  # exists (maybe still creating)
+        **subscriptions_table_definition(name),
+    )
+    try:
+        waiter = ctx.api.client("dynamodb").get_waiter("table_exists")
+        waiter.wait(TableName=name, WaiterConfig=TABLE_WAIT)
+    except WaiterError as exc:
+        raise ChangeFailed(f"table {name} did not become ACTIVE: {exc}") from exc
+
+
+def lake_settings(ctx: ApplyContext, change: Change) -> None:
+    """Merge admins (never drop one: PutDataLakeSettings is authoritative) and empty defaults."""
+    if change.action is Action.DELETE:
+        return  # admins are never removed by meshctl; nothing to undo
+    desired = from_json(LakeSettings, change.after)
+    catalog = ctx.account_id
+    current: dict[str, Any] = ctx.api.require(
+        "lakeformation", "get_data_lake_settings", CatalogId=catalog
+    ).get("DataLakeSettings", {})
+    updated = dict(current)
+    admins = [a["DataLakePrincipalIdentifier"] for a in current.get("DataLakeAdmins", [])]
+    admins += sorted(desired.admins - set(admins))
+    updated["DataLakeAdmins"] = [{"DataLakePrincipalIdentifier": a} for a in admins]
+    if desired.create_table_default_permissions_empty:
+        updated["CreateTableDefaultPermissions"] = []
+    if desired.create_database_default_permissions_empty:
+        updated["CreateDatabaseDefaultPermissions"] = []
+    if updated != current:
+        ctx.api.require(
+            "lakeformation", "put_data_lake_settings", CatalogId=catalog, DataLakeSettings=updated
+        )
+
+
+def catalog_policy(ctx: ApplyContext, change: Change) -> None:
+    if change.action is Action.DELETE:
+        ctx.api.call("glue", "delete_resource_policy", absent=True)
+        return
+    policy = str((change.after or {})["policy"])
+    # PutResourcePolicy replaces the whole policy, which merges the plan's reading of it: it is
+    # written only over that reading (the hash read with it, or no policy at all), so an edit
+    # someone made since the plan is never lost.
+    before = change.before or {}
+    condition: dict[str, Any] = {"PolicyExistsCondition": "NOT_EXIST"}
+    if before.get("policy"):
+        condition = {"PolicyExistsCondition": "MUST_EXIST"}
+        if before.get("policy_hash"):
+            condition["PolicyHashCondition"] = str(before["policy_hash"])
+    # EnableHybrid: the policy coexists with Lake Formation cross-account grants (RAM shares).
+    written = ctx.api.call(
+        "glue",
+        "put_resource_policy",
+        ok_codes=CONDITION_FAILED,
+        PolicyInJson=policy,
+        EnableHybrid="TRUE",
+        **condition,
+    )
+    if written is None and read_catalog_policy(ctx.api)[0] != _canonical(policy):
+        # Refused and not already the wanted policy (as after an interrupted apply).
+        raise ChangeFailed(
+            "the Glue catalog resource policy changed since plan; not overwritten — run plan again"
+        )
+
+
+def _canonical(text: str) -> str:
+    try:
+        return canonical_json(json.loads(text))
+    except ValueError:
+        return text
+
+
+def data_location(ctx: ApplyContext, change: Change) -> None:
+    """Register a product's S3 location, with Lake Formation's service-linked role (as the
+    helper library does); registered already counts as done. Never deregistered by meshctl."""
+    ctx.api.call(
+        "lakeformation",
+        "register_resource",
+        ok_codes=frozenset({"AlreadyExistsException"}),
+        ResourceArn=change.after["resource_arn"],
+        UseServiceLinkedRole=True,
+    )
+
+
+def lf_tag(ctx: ApplyContext, change: Change) -> None:
+    # Existing values come from ListLFTags (one page holds 1,000 keys) rather than GetLFTag, so a
+    # missing tag is an ordinary answer, not an error to interpret.
+    existing = dict(read_lf_tags(ctx.api))
+    catalog = ctx.account_id
+    if change.action is Action.DELETE:
+        key = str((change.before or {})["key"])
+        if key in existing:
+            ctx.api.call(
+                "lakeformation", "delete_lf_tag", absent=True, CatalogId=catalog, TagKey=key
+            )
+        return
+    after = change.after or {}
+    key, values = str(after["key"]), sorted(str(v) for v in after["values"])
+    if key not in existing:
+        ctx.api.require(
+            "lakeformation", "create_lf_tag", CatalogId=catalog, TagKey=key, TagValues=values
+        )
+        return
+    # Values are only added: a value still assigned to some resource cannot be dropped safely.
+    missing = sorted(set(values) - set(existing[key]))
+    if missing:
+        ctx.api.require(
+            "lakeformation", "update_lf_tag", CatalogId=catalog, TagKey=key, TagValuesToAdd=missing
+        )

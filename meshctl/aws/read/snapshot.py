@@ -1,0 +1,296 @@
+"""Build the ``ObservedMesh`` snapshot: every read a plan needs, accounts in parallel.
+
+Cost model (DESIGN.md §6): the mesh account costs a constant plus one call per page of
+subscription items, grants, databases, tables and roles; each member account costs a small
+constant — role assumption, one ``SearchTables``/``GetDatabases``/``GetAccountAuthorizationDetails``
+page each for a producer, ``GetDatabases``/``GetResourceShareInvitations``/GAAD for a consumer.
+Nothing is read per subscription, grant, table or database. A member account the file no longer
+declares is read too (a second round, like a member) while meshctl's mesh role for it exists, so
+its member roles and consumer links are removed rather than forgotten.
+
+A missing subscription table, role or database is observed as absent, never as an error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer
+
+from meshctl.aws.api import AccountApi
+from meshctl.aws.read.glue import (
+    database_from_api,
+    list_databases,
+    read_catalog_policy,
+    search_tables,
+    table_from_api,
+)
+from meshctl.aws.read.iam import MEMBER_ROLE_NAMES, read_iam
+from meshctl.aws.read.lakeformation import (
+    read_grants,
+    read_lf_tags,
+    read_locations,
+    read_settings,
+)
+from meshctl.aws.sessions import AccountSessions
+from meshctl.aws.tracker import record_from_item
+from meshctl.observed import (
+    Database,
+    Grant,
+    IamUser,
+    LakeSettings,
+    ObservedMesh,
+    Role,
+    SubscriptionRecord,
+    Table,
+)
+from meshctl.planning import policies
+from meshctl.spec.model import Account, MeshSpec
+
+MAX_WORKERS = 8
+# The helper library names mesh databases "<source database>-<producer account id>".
+_LIBRARY_MESH_DATABASE = re.compile(r".+-\d{12}$")
+
+
+@dataclass
+class _Fragment:
+    """What one read task found; fragments are merged into one ``ObservedMesh``."""
+
+    table_exists: bool | None = None
+    subscriptions: list[SubscriptionRecord] = field(default_factory=list)
+    grants: tuple[Grant, ...] = ()
+    settings: LakeSettings | None = None
+    catalog_policy: tuple[str, str] | None = None  # (policy, PolicyHash)
+    lf_tags: tuple[tuple[str, tuple[str, ...]], ...] | None = None
+    locations: tuple[str, ...] | None = None
+    roles: list[Role] = field(default_factory=list)
+    iam_users: list[IamUser] = field(default_factory=list)
+    databases: list[Database] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    accepted_shares: list[tuple[str, str]] = field(default_factory=list)
+    pending_invitations: list[tuple[str, str]] = field(default_factory=list)
+
+
+def read_mesh(
+    spec: MeshSpec, sessions: AccountSessions, *, max_workers: int = MAX_WORKERS
+) -> ObservedMesh:
+    """Read everything a plan needs. Raises ``AwsError`` for access, credential or network
+    problems; the first such error (in task order) is the one raised."""
+    mesh = AccountApi(sessions, spec.mesh.account_id)
+    tasks: list[Callable[[], _Fragment]] = [
+        lambda: _read_tracker(mesh, spec.mesh.subscriptions_table),
+        lambda: _read_lakeformation(mesh),
+        lambda: _read_mesh_catalog(mesh, spec),
+        lambda: _iam_fragment(mesh),
+    ]
+    tasks += [
+        partial(_read_member, AccountApi(sessions, account.account_id), spec, account)
+        for account in spec.accounts
+    ]
+    with ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="read") as pool:
+        futures = [pool.submit(task) for task in tasks]
+        fragments = [f.result() for f in futures]
+        # Accounts removed from the file still hold what meshctl made there (member roles,
+        # consumer links): their mesh roles name them, and a plan must see it to remove it.
+        former = [
+            partial(_read_member, AccountApi(sessions, account_id), spec, _former(account_id))
+            for account_id in _former_members(spec, fragments)
+        ]
+        fragments += [f.result() for f in [pool.submit(task) for task in former]]
+    return _merge(spec.mesh.account_id, fragments)
+
+
+# meshctl's mesh role of a member account: "DataMeshAdminProducer-<id>" / "...Consumer-<id>".
+_ADMIN_ROLE = re.compile(
+    rf"^(?:{re.escape(policies.admin_producer_role(''))}|"
+    rf"{re.escape(policies.admin_consumer_role(''))})(\d{{12}})$"
+)
+
+
+def _former_members(spec: MeshSpec, fragments: Iterable[_Fragment]) -> list[str]:
+    """Member accounts meshctl's mesh roles name that the file no longer declares."""
+    m = spec.mesh.account_id
+    declared = {a.account_id for a in spec.accounts} | {m}
+    found = {
+        match.group(1)
+        for f in fragments
+        for role in f.roles
+        if role.account_id == m and role.managed_by_meshctl
+        if (match := _ADMIN_ROLE.match(role.name))
+    }
+    return sorted(found - declared)
+
+
+def _former(account_id: str) -> Account:
+    return Account(name=account_id, account_id=account_id, roles=frozenset())
+
+
+def _fragment(**values: Any) -> _Fragment:
+    return _Fragment(**values)
+
+
+def _iam_fragment(api: AccountApi) -> _Fragment:
+    roles, users = read_iam(api)
+    return _Fragment(roles=roles, iam_users=users)
+
+
+# --- mesh account ----------------------------------------------------------------------------
+
+
+def _read_tracker(api: AccountApi, table: str) -> _Fragment:
+    if api.call("dynamodb", "describe_table", absent=True, TableName=table) is None:
+        return _Fragment(table_exists=False)
+    decode = TypeDeserializer().deserialize
+    records = []
+    for page in api.pages(
+        "dynamodb",
+        "scan",
+        token_in="ExclusiveStartKey",
+        token_out="LastEvaluatedKey",
+        TableName=table,
+        ConsistentRead=True,
+    ):
+        for raw in page.get("Items", []):
+            item = {k: decode(v) for k, v in raw.items()}
+            records.append(record_from_item(item))
+    return _Fragment(table_exists=True, subscriptions=records)
+
+
+def _read_lakeformation(api: AccountApi) -> _Fragment:
+    return _Fragment(
+        grants=read_grants(api),
+        settings=read_settings(api),
+        lf_tags=read_lf_tags(api),
+        locations=read_locations(api),
+    )
+
+
+def _read_mesh_catalog(api: AccountApi, spec: MeshSpec) -> _Fragment:
+    """Mesh databases (declared, meshctl's, or named as the library names them) and their tables."""
+    declared = {p.mesh_database for p in spec.products}
+    databases = []
+    for raw in list_databases(api):
+        db = database_from_api(api.account_id, raw)
+        if db.target_account_id and db.name not in declared:
+            continue  # a resource link in the mesh account is not a mesh database
+        if db.name in declared or db.managed_by_meshctl or _LIBRARY_MESH_DATABASE.match(db.name):
+            databases.append(db)
+    kept = {d.name for d in databases}
+    tables = [
+        table_from_api(api.account_id, raw)
+        for raw in search_tables(api)
+        if raw.get("DatabaseName") in kept
+    ]
+    return _Fragment(catalog_policy=read_catalog_policy(api), databases=databases, tables=tables)
+
+
+# --- member accounts -------------------------------------------------------------------------
+
+
+def _read_member(api: AccountApi, spec: MeshSpec, account: Account) -> _Fragment:
+    found = _Fragment()
+    mesh_id = spec.mesh.account_id
+    if account.is_producer:
+        sources = {p.source_database for p in spec.products if p.producer == account.name}
+        if sources:
+            found.tables = [
+                table_from_api(api.account_id, raw)
+                for raw in search_tables(api)
+                if raw.get("DatabaseName") in sources
+            ]
+    # Resource links to the mesh catalog: the producer's and the consumer's side of a product.
+    for raw in list_databases(api):
+        db = database_from_api(api.account_id, raw)
+        if db.target_account_id == mesh_id or (db.managed_by_meshctl and db.target_account_id):
+            found.databases.append(db)
+    # Producers receive the mesh's RAM invitations too (for their grants on the mesh database).
+    found.accepted_shares, found.pending_invitations = _read_invitations(api, mesh_id)
+    found.roles, found.iam_users = read_iam(api, names=MEMBER_ROLE_NAMES)
+    return found
+
+
+def _read_invitations(
+    api: AccountApi, mesh_id: str
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """RAM invitations the mesh account sent: (accepted share ARNs, pending invitation ARNs)."""
+    accepted: list[tuple[str, str]] = []
+    pending: list[tuple[str, str]] = []
+    for page in api.pages(
+        "ram",
+        "get_resource_share_invitations",
+        token_in="nextToken",
+        token_out="nextToken",
+        maxResults=500,
+    ):
+        for inv in page.get("resourceShareInvitations", []):
+            if str(inv.get("senderAccountId", "")) != mesh_id:
+                continue
+            status = str(inv.get("status", ""))
+            if status == "PENDING":
+                pending.append((api.account_id, str(inv["resourceShareInvitationArn"])))
+            elif status == "ACCEPTED":
+                accepted.append((api.account_id, str(inv.get("resourceShareArn", ""))))
+    return accepted, pending
+
+
+# --- merge -----------------------------------------------------------------------------------
+
+
+def _unique(values: Iterable[Any], key: Callable[[Any], str]) -> list[Any]:
+    by_key: dict[str, Any] = {}
+    for value in values:
+        by_key.setdefault(key(value), value)
+    return [by_key[k] for k in sorted(by_key)]
+
+
+def _merge(mesh_account_id: str, fragments: list[_Fragment]) -> ObservedMesh:
+    """One snapshot; an account read twice (mesh account also a member) counts once."""
+    grants: list[Grant] = []
+    records: list[SubscriptionRecord] = []
+    roles: list[Role] = []
+    iam_users: list[IamUser] = []
+    databases: list[Database] = []
+    tables: list[Table] = []
+    accepted: set[tuple[str, str]] = set()
+    pending: set[tuple[str, str]] = set()
+    table_exists = False
+    settings = LakeSettings()
+    policy = ("", "")
+    lf_tags: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    locations: tuple[str, ...] = ()
+    for f in fragments:
+        table_exists = table_exists or bool(f.table_exists)
+        records.extend(f.subscriptions)
+        grants.extend(f.grants)
+        roles.extend(f.roles)
+        iam_users.extend(f.iam_users)
+        databases.extend(f.databases)
+        tables.extend(f.tables)
+        accepted.update(f.accepted_shares)
+        pending.update(f.pending_invitations)
+        settings = f.settings if f.settings is not None else settings
+        policy = f.catalog_policy if f.catalog_policy is not None else policy
+        lf_tags = f.lf_tags if f.lf_tags is not None else lf_tags
+        locations = f.locations if f.locations is not None else locations
+    return ObservedMesh(
+        mesh_account_id=mesh_account_id,
+        subscriptions_table_exists=table_exists,
+        subscriptions=tuple(sorted(records, key=lambda r: r.subscription_id)),
+        grants=tuple(sorted(set(grants))),
+        lake_settings=settings,
+        catalog_policy=policy[0],
+        catalog_policy_hash=policy[1],
+        lf_tags=lf_tags,
+        roles=tuple(_unique(roles, lambda r: r.address)),
+        iam_users=tuple(_unique(iam_users, lambda u: u.address)),
+        databases=tuple(_unique(databases, lambda d: d.address)),
+        tables=tuple(_unique(tables, lambda t: t.address)),
+        accepted_shares=tuple(sorted(accepted)),
+        pending_invitations=tuple(sorted(pending)),
+        registered_locations=locations,
+    )

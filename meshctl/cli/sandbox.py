@@ -1,0 +1,101 @@
+"""`meshctl sandbox up|down|status`: a local multi-account AWS on moto's server.
+
+`up` prints shell exports on stdout (so `eval "$(meshctl sandbox up)"` works) and what it did on
+stderr. Failures raise SandboxError; the top-level CLI prints them as `Error: …`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from meshctl.errors import SandboxError
+from meshctl.sandbox import control
+from meshctl.sandbox.sessions import REGION, sandbox_variables
+from meshctl.spec.model import MeshSpec
+
+sandbox_app = typer.Typer(help="A local multi-account AWS on moto's server.", no_args_is_help=True)
+
+PortOption = Annotated[
+    int,
+    typer.Option("--port", min=1, max=65535, help="Port on 127.0.0.1 to listen on."),
+]
+SeedOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--seed",
+        help="Mesh file: create each product's source database, tables and bucket.",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+
+
+def _print_exports(endpoint: str, region: str) -> None:
+    for name, value in sandbox_variables(endpoint, region).items():
+        typer.echo(f"export {name}={value}")
+    typer.echo("unset AWS_PROFILE AWS_SESSION_TOKEN")
+
+
+@sandbox_app.command()
+def up(port: PortOption = control.DEFAULT_PORT, seed: SeedOption = None) -> None:
+    """Start the sandbox in the background and print the variables that point AWS tools at it."""
+    spec = None
+    if seed is not None:
+        from meshctl.spec.load import load_spec
+
+        spec = load_spec(seed)  # an invalid file stops here, before anything starts
+    region = spec.mesh.region if spec is not None else REGION
+    state, stale = control.start(port, region=region)
+    if stale:
+        typer.echo("removed a stale sandbox state file (its process was gone)", err=True)
+    if spec is not None:
+        _seed(spec, state.endpoint, region)
+    typer.echo(f"sandbox running at {state.endpoint} (pid {state.pid})", err=True)
+    _print_exports(state.endpoint, region)
+
+
+def _seed(spec: MeshSpec, endpoint: str, region: str) -> None:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from meshctl.sandbox.seed import seed_producers
+    from meshctl.sandbox.sessions import EndpointSession, assume_role_session
+
+    def session_for(account_id: str) -> EndpointSession:
+        return assume_role_session(endpoint, account_id, region=region)
+
+    try:
+        seeded = seed_producers(spec, session_for)
+    except (BotoCoreError, ClientError) as exc:
+        control.stop()
+        raise SandboxError(f"seeding failed, sandbox stopped: {exc}") from exc
+    except BaseException:
+        control.stop()
+        raise
+    accounts = len({t.account_id for t in seeded})
+    typer.echo(f"seeded {len(seeded)} tables in {accounts} producer account(s)", err=True)
+
+
+@sandbox_app.command()
+def status() -> None:
+    """Report whether the sandbox runs, where, and the variables to use it (exit 1 if not)."""
+    path = control.state_file()
+    state = control.read_state(path)
+    if state is None:
+        typer.echo("sandbox: not running")
+        raise typer.Exit(1)
+    if not control.is_running(state):
+        path.unlink()
+        typer.echo(f"sandbox: not running (pid {state.pid} is gone; removed the stale state file)")
+        raise typer.Exit(1)
+    typer.echo(f"sandbox: running at {state.endpoint} (pid {state.pid}, since {state.started_at})")
+    _print_exports(state.endpoint, state.region)
+
+
+@sandbox_app.command()
+def down() -> None:
+    """Stop the sandbox started by `meshctl sandbox up` (only that process)."""
+    state = control.stop()
+    typer.echo(f"sandbox stopped (pid {state.pid}, port {state.port})")

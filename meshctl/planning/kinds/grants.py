@@ -1,0 +1,197 @@
+"""Diff of Lake Formation grants in the mesh catalog.
+
+Which live grants are compared (the *scope*): grants on mesh databases (declared, or found in the
+mesh account by the readers) and their tables, and catalog-level grants to the mesh roles
+(``/AwsDataMesh/``). Other grants of the mesh account — on other databases, on data locations,
+catalog grants to other principals — are not meshctl's business and are not listed.
+
+Which non-declared live grants meshctl *owns* (and so revokes as ``orphaned``): the grant is
+derivable from what it manages — the subscriber of one of its records (or of a helper-library
+record a declaration adopts in this plan) on that record's database
+or tables, the producer of (or a mesh role on) a mesh database it manages, a catalog grant to a
+mesh role it manages. Everything else is ``unmanaged``. Column-level grants are never meshctl's.
+
+An unmanaged grant on a database or table this plan deletes cannot be left alone: Lake Formation
+drops it with its resource. It is planned as a delete of its own (drift ``unmanaged``), revoked
+before its parent goes and counted by ``--max-revokes``, never shown as kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+
+from meshctl.observed import Grant, ResourceType
+from meshctl.planning import policies
+from meshctl.planning.canonical import (
+    IAM_ALLOWED_PRINCIPALS,
+    drop_implicit,
+    is_column_resource,
+    table_name,
+)
+from meshctl.planning.desired import Desired, Seen
+from meshctl.planning.kinds.changes import ChangeSet
+from meshctl.planning.plan import Action, Kind
+
+_ALL_TABLES = None  # record cover: every table of the database
+
+
+@dataclass
+class Ownership:
+    mesh_account_id: str
+    mesh_databases: set[str] = field(default_factory=set)  # in scope
+    managed_databases: set[str] = field(default_factory=set)  # declared or ManagedBy meshctl
+    producers_of: dict[str, set[str]] = field(default_factory=dict)
+    # (subscriber, database) -> tables covered by meshctl's records (None: every table)
+    record_cover: dict[tuple[str, str], set[str] | None] = field(default_factory=dict)
+    managed_role_arns: set[str] = field(default_factory=set)
+
+    @property
+    def role_prefix(self) -> str:
+        return policies.role_arn(self.mesh_account_id, "")
+
+    @classmethod
+    def build(cls, seen: Seen, desired: Desired) -> Ownership:
+        m = desired.mesh_account_id
+        own = cls(m)
+        declared = {d.name for d in desired.databases.values() if d.account_id == m}
+        live = {d.name: d for d in seen.observed.databases if d.account_id == m}
+        own.mesh_databases = declared | {n for n, d in live.items() if not d.target_account_id}
+        own.managed_databases = declared | {n for n, d in live.items() if d.managed_by_meshctl}
+        for db, producer in desired.producer_of.items():
+            own.producers_of.setdefault(db, set()).add(producer)
+        for table in seen.observed.tables:
+            if table.account_id == m and table.owner:
+                own.producers_of.setdefault(table.database, set()).add(table.owner)
+        for record in seen.observed.subscriptions:
+            # A record a declaration adopts in this plan is meshctl's from this plan on, and so
+            # are its grants: demoting or expiring it revokes them now, not one plan later.
+            if not record.managed and record.subscription_id not in desired.claimed:
+                continue
+            # Archived records count too: a revoke that failed while archiving is retried.
+            own.producers_of.setdefault(record.database, set()).add(record.owner)
+            key = (record.subscriber, record.database)
+            cover = set(record.tables) if record.tables else _ALL_TABLES
+            if key in own.record_cover:
+                old = own.record_cover[key]
+                cover = _ALL_TABLES if old is None or cover is None else old | cover
+            own.record_cover[key] = cover
+        own.managed_role_arns = {
+            policies.role_arn(r.account_id, r.name)
+            for r in (*seen.observed.roles, *desired.roles.values())
+            if r.account_id == m and r.managed_by_meshctl
+        }
+        return own
+
+    def in_scope(self, grant: Grant) -> bool:
+        resource = grant.resource
+        if resource.catalog_id != self.mesh_account_id:
+            return False
+        if resource.type is ResourceType.CATALOG:
+            return grant.principal.startswith(self.role_prefix)
+        if resource.type is ResourceType.DATA_LOCATION:
+            return False
+        return resource.database in self.mesh_databases
+
+    def derivable(self, grant: Grant) -> bool:
+        resource = grant.resource
+        if resource.type is ResourceType.CATALOG:
+            return grant.principal in self.managed_role_arns
+        if is_column_resource(resource):
+            return False  # meshctl never makes column grants
+        db = resource.database
+        key = (grant.principal, db)
+        if key in self.record_cover:
+            cover = self.record_cover[key]
+            if resource.type is ResourceType.DATABASE or cover is None or resource.table in cover:
+                return True
+        if db in self.managed_databases:
+            return grant.principal in self.producers_of.get(db, ()) or grant.principal.startswith(
+                self.role_prefix
+            )
+        return False
+
+
+def plan_grants(
+    seen: Seen,
+    desired: Desired,
+    ownership: Ownership,
+    changes: ChangeSet,
+    ignored_principals: Collection[str],
+) -> list[str]:
+    """Plan grant changes; returns the warnings about ``IAM_ALLOWED_PRINCIPALS``."""
+    m = desired.mesh_account_id
+    admins = seen.observed.lake_settings.admins | desired.lake_settings.admins
+    skip = set(admins) | set(ignored_principals)
+    live_grants = drop_implicit(
+        seen.observed.grants, admins=admins, ignored_principals=ignored_principals
+    )
+    warnings: list[str] = []
+    live: dict[str, Grant] = {}
+    for grant in live_grants:
+        if not ownership.in_scope(grant):
+            continue
+        if grant.principal == IAM_ALLOWED_PRINCIPALS:
+            if grant.resource.type is not ResourceType.CATALOG:
+                warnings.append(
+                    f"IAM_ALLOWED_PRINCIPALS holds {', '.join(sorted(grant.permissions))} on "
+                    f"{grant.resource.key}: Lake Formation permissions are not enforced there "
+                    "while it does (meshctl leaves it alone)"
+                )
+            continue
+        live[grant.address] = grant
+
+    # Why an owned grant goes away, when a declared subscription expired.
+    expired = {
+        (intent.consumer_id, intent.database): intent.archive_reason
+        for intent in desired.records.values()
+        if intent.archive_reason
+    }
+    for address, want in desired.grants.items():
+        if want.principal in skip:
+            continue  # admins hold it implicitly; granting it again would only add noise
+        current = live.get(address)
+        if current is None:
+            changes.create(Kind.GRANT, address, m, want, desired.reasons.get(address, ""))
+        elif current != want:
+            why = desired.reasons.get(address) or "declared in mesh.yaml"
+            changes.update(Kind.GRANT, address, m, current, want, f"live grant differs: {why}")
+    doomed = _deleted_parents(changes)
+    for address, current in live.items():
+        if address in desired.grants:
+            continue
+        if ownership.derivable(current):
+            why = expired.get((current.principal, current.resource.database), "")
+            changes.orphan(
+                Kind.GRANT, address, m, current, why or "no longer declared in mesh.yaml"
+            )
+        elif parent := _parent_in(doomed, current):
+            changes.removed_with_parent(Kind.GRANT, address, m, current, parent)
+        else:
+            changes.unmanaged(
+                Kind.GRANT, address, m, current, "not granted by anything meshctl manages"
+            )
+    return sorted(warnings)
+
+
+def _deleted_parents(changes: ChangeSet) -> dict[tuple[str, str], str]:
+    """(database, table or "") of the mesh databases and table copies this plan deletes, with
+    their address. Planned before the grants, so the entries are already there."""
+    m = changes.mesh_account_id
+    out: dict[tuple[str, str], str] = {}
+    for entry in changes.entries.values():
+        if entry.action is not Action.DELETE or entry.account_id != m:
+            continue
+        if entry.kind is Kind.DATABASE and not entry.before.target_account_id:
+            out[(entry.before.name, "")] = entry.address
+        elif entry.kind is Kind.TABLE:
+            out[(entry.before.database, entry.before.name)] = entry.address
+    return out
+
+
+def _parent_in(doomed: dict[tuple[str, str], str], grant: Grant) -> str:
+    resource = grant.resource
+    if not resource.database:
+        return ""
+    table = table_name(resource) if resource.type is ResourceType.TABLE else ""
+    return doomed.get((resource.database, table)) or doomed.get((resource.database, ""), "")

@@ -1,0 +1,353 @@
+"""Desired subscription records, consumer grants and consumer resource links.
+
+One declared subscription gives: its record (``SubscriptionRecord``, status mapped from the file);
+when approved and not expired, ``DESCRIBE`` on the mesh database and the declared permissions on
+each subscribed mesh table for the consumer *account*, and a resource link database in the
+consumer account. An expired subscription (``expires`` on or before today) gives nothing but the
+archive of its live record.
+
+Adoption: a declaration matches, in this order, the live record with its deterministic id (if
+not archived); else a live, not archived record of the same consumer account and mesh database
+(the helper library's, or meshctl's for the same product); else its archived record with the
+deterministic id (re-declared after removal: the record is revived, not duplicated). A live record
+is matched by at most one declaration.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from datetime import date, timedelta
+
+from meshctl.ids import subscription_id
+from meshctl.observed import (
+    Database,
+    LfResource,
+    RecordStatus,
+    ResourceType,
+    SubscriptionRecord,
+)
+from meshctl.planning.desired import Desired, RecordIntent, Seen, link_address
+from meshctl.planning.kinds.changes import ChangeSet
+from meshctl.planning.kinds.changes import changed_fields as diff_fields
+from meshctl.planning.plan import Action, Kind
+from meshctl.spec.model import MeshSpec, Subscription, SubscriptionStatus
+
+EXPIRY_WARNING_DAYS = 14
+CONSUMER_DATABASE_PERMISSIONS = frozenset({"DESCRIBE"})
+
+STATUS = {
+    SubscriptionStatus.PENDING: RecordStatus.PENDING,
+    SubscriptionStatus.APPROVED: RecordStatus.ACTIVE,
+    SubscriptionStatus.DENIED: RecordStatus.DENIED,
+}
+
+# The fields a plan compares; the rest (version, dates, who, notes, RAM shares, table ARNs) are
+# bookkeeping that apply writes.
+SEMANTIC_FIELDS = (
+    "owner",
+    "subscriber",
+    "status",
+    "database",
+    "tables",
+    "requested",
+    "permitted",
+    "grantable",
+    "imported",
+    "managed",
+    "product",
+    "approved_by",
+    "purpose",
+    "expires",
+)
+
+
+def semantic(record: SubscriptionRecord) -> tuple[object, ...]:
+    """The compared part of a record; list fields as sorted tuples (item order is not meaning)."""
+    values = []
+    for name in SEMANTIC_FIELDS:
+        value = getattr(record, name)
+        values.append(tuple(sorted(value)) if isinstance(value, tuple) else value)
+    return tuple(values)
+
+
+def changed_fields(before: SubscriptionRecord, after: SubscriptionRecord) -> list[str]:
+    return [
+        name
+        for name, a, b in zip(SEMANTIC_FIELDS, semantic(before), semantic(after), strict=True)
+        if a != b
+    ]
+
+
+def is_expired(sub: Subscription, today: date) -> bool:
+    return sub.expires is not None and sub.expires <= today
+
+
+def desire_subscriptions(spec: MeshSpec, seen: Seen, desired: Desired, today: date) -> None:
+    m = spec.mesh.account_id
+    accounts = {a.name: a.account_id for a in spec.accounts}
+    open_records = _open_records_by_key(seen.observed.subscriptions)
+    for sub in sorted(spec.subscriptions, key=lambda s: s.key):
+        view = desired.products[sub.product]
+        consumer_id = accounts[sub.consumer]
+        db = view.product.mesh_database
+        address = f"subscription.{sub.key}"
+        own_id = subscription_id(consumer_id, sub.product)
+        live = _match(sub, own_id, consumer_id, db, seen, open_records, desired.claimed)
+        if live is not None:
+            desired.claimed.add(live.subscription_id)
+        tables = tuple(sorted(set(sub.tables))) if sub.tables else view.tables
+        if is_expired(sub, today):
+            assert sub.expires is not None
+            reason = f"expired on {sub.expires.isoformat()}"
+            desired.records[address] = RecordIntent(address, consumer_id, db, None, live, reason)
+            continue
+        if sub.status is SubscriptionStatus.APPROVED:
+            database = LfResource(ResourceType.DATABASE, m, db)
+            why = f"approved subscription {sub.key}"
+            desired.add_grant(consumer_id, database, CONSUMER_DATABASE_PERMISSIONS, why=why)
+            for name in tables:
+                if name in view.available:
+                    table = LfResource(ResourceType.TABLE, m, db, name)
+                    desired.add_grant(consumer_id, table, sub.permissions, sub.grantable, why=why)
+                elif name not in view.tables:
+                    desired.warnings.append(
+                        f"subscription {sub.key}: table {name} is not a table of product "
+                        f"{sub.product}"
+                    )
+            link = link_address(consumer_id, db)
+            desired.links[link] = Database(
+                account_id=consumer_id,
+                name=db,
+                target_account_id=m,
+                target_database=db,
+                managed_by_meshctl=True,
+            )
+            desired.reasons.setdefault(link, f"consumer side of approved subscription {sub.key}")
+        after = _record(sub, own_id, view.producer_id, consumer_id, db, tables, live)
+        desired.records[address] = RecordIntent(address, consumer_id, db, after, live)
+    _expiry_warnings(spec.subscriptions, today, desired)
+
+
+def _open_records_by_key(
+    records: Iterable[SubscriptionRecord],
+) -> dict[tuple[str, str], list[SubscriptionRecord]]:
+    """Live, not archived records by (subscriber, database); meshctl's first, then oldest."""
+    out: dict[tuple[str, str], list[SubscriptionRecord]] = {}
+    for record in records:
+        if record.status is not RecordStatus.DELETED:
+            out.setdefault((record.subscriber, record.database), []).append(record)
+    for group in out.values():
+        group.sort(key=lambda r: (not r.managed, r.created_at, r.subscription_id))
+    return out
+
+
+def _match(
+    sub: Subscription,
+    own_id: str,
+    consumer_id: str,
+    db: str,
+    seen: Seen,
+    open_records: dict[tuple[str, str], list[SubscriptionRecord]],
+    claimed: set[str],
+) -> SubscriptionRecord | None:
+    own = seen.records_by_id.get(own_id)
+    if own is not None and own.subscription_id in claimed:
+        own = None
+    if own is not None and own.status is not RecordStatus.DELETED:
+        return own
+    for record in open_records.get((consumer_id, db), ()):
+        if record.subscription_id in claimed:
+            continue
+        if record.managed and record.product and record.product != sub.product:
+            continue  # meshctl's record of another product sharing this mesh database
+        return record
+    return own  # archived: revive it rather than write a second record
+
+
+def _record(
+    sub: Subscription,
+    own_id: str,
+    producer_id: str,
+    consumer_id: str,
+    db: str,
+    tables: tuple[str, ...],
+    live: SubscriptionRecord | None,
+) -> SubscriptionRecord:
+    approved = sub.status is SubscriptionStatus.APPROVED
+    record = SubscriptionRecord(
+        subscription_id=own_id,
+        owner=producer_id,
+        subscriber=consumer_id,
+        status=STATUS[sub.status],
+        database=db,
+        tables=tables,
+        requested=tuple(sorted(sub.permissions)),
+        permitted=tuple(sorted(sub.permissions)) if approved else (),
+        grantable=tuple(sorted(sub.grantable)) if approved else (),
+        # meshctl completes the consumer side in the same plan (resource link, invitations).
+        imported=approved,
+        managed=True,
+        product=sub.product,
+        approved_by=sub.approved_by or "",
+        purpose=sub.purpose,
+        expires=sub.expires.isoformat() if sub.expires else "",
+    )
+    if live is None:
+        return record
+    # Keep the live record's id and bookkeeping (its version guards the conditional write).
+    return dataclasses.replace(live, **{name: getattr(record, name) for name in SEMANTIC_FIELDS})
+
+
+def archived(record: SubscriptionRecord, reason: str, today: date) -> SubscriptionRecord:
+    """The record as apply writes it when archiving: ``Deleted``, with a dated note saying why.
+
+    The note is data of the change: apply writes it as planned and never reads ``reason``. The
+    date keeps a second archive (after a revival) a note of its own in the record's history."""
+    note = f"archived by meshctl on {today.isoformat()}: {reason}"
+    return dataclasses.replace(
+        record, status=RecordStatus.DELETED, notes=tuple(sorted({*record.notes, note}))
+    )
+
+
+def _expiry_warnings(subs: Iterable[Subscription], today: date, desired: Desired) -> None:
+    horizon = today + timedelta(days=EXPIRY_WARNING_DAYS)
+    for sub in sorted(subs, key=lambda s: s.key):
+        if sub.expires is not None and today < sub.expires <= horizon:
+            days = (sub.expires - today).days
+            desired.warnings.append(
+                f"subscription {sub.key} expires on {sub.expires.isoformat()} "
+                f"(in {days} day{'s' if days != 1 else ''})"
+            )
+
+
+# --- diffs --------------------------------------------------------------------------------------
+
+
+def plan_records(
+    spec: MeshSpec, seen: Seen, desired: Desired, changes: ChangeSet, today: date
+) -> None:
+    m = spec.mesh.account_id
+    for address, intent in desired.records.items():
+        live = intent.live
+        if intent.after is None:  # expired
+            if live is not None and live.status is not RecordStatus.DELETED:
+                after = archived(live, intent.archive_reason, today)
+                changes.orphan(
+                    Kind.SUBSCRIPTION, address, m, live, intent.archive_reason, after=after
+                )
+            continue
+        if live is None:
+            changes.create(
+                Kind.SUBSCRIPTION, address, m, intent.after, "declared in mesh.yaml, no record"
+            )
+        elif semantic(live) != semantic(intent.after):
+            changes.update(
+                Kind.SUBSCRIPTION,
+                address,
+                m,
+                live,
+                intent.after,
+                _record_reason(live, intent.after),
+            )
+
+    names = {a.account_id: a.name for a in spec.accounts}
+    used = set(desired.records)
+    for record in seen.observed.subscriptions:
+        if record.subscription_id in desired.claimed or record.status is RecordStatus.DELETED:
+            continue
+        consumer = names.get(record.subscriber, record.subscriber)
+        address = f"subscription.{consumer}/{record.product or record.database}"
+        if address in used:
+            address = f"{address}#{record.subscription_id}"
+        used.add(address)
+        if record.managed:
+            reason = "removed from mesh.yaml"
+            after = archived(record, reason, today)
+            changes.orphan(Kind.SUBSCRIPTION, address, m, record, reason, after=after)
+        else:
+            changes.unmanaged(
+                Kind.SUBSCRIPTION,
+                address,
+                m,
+                record,
+                f"helper-library subscription {record.subscription_id} not declared",
+                after_if_pruned=archived(record, "not declared in mesh.yaml (--prune)", today),
+            )
+
+
+def _record_reason(live: SubscriptionRecord, after: SubscriptionRecord) -> str:
+    fields = changed_fields(live, after)
+    parts = []
+    if not live.managed:
+        parts.append(f"adopt helper-library record {live.subscription_id}")
+    if live.status is RecordStatus.DELETED:
+        parts.append("revive archived record")
+    elif "status" in fields:
+        parts.append(f"status {live.status.value} -> {after.status.value}")
+    rest = [f for f in fields if f not in ("status", "managed")]
+    if rest:
+        parts.append("changed: " + ", ".join(rest))
+    return "; ".join(parts)
+
+
+def plan_links(seen: Seen, desired: Desired, changes: ChangeSet) -> None:
+    """Consumer resource links of approved subscriptions (unwanted ones: see catalog.py), and the
+    acceptance of the RAM invitations that this plan's new grants send (consumers and producers).
+    """
+    # A grant created by this plan sends a RAM invitation the grantee must accept after it.
+    granted = {
+        (e.after.principal, e.after.resource.database)
+        for e in changes.entries.values()
+        if e.kind is Kind.GRANT and e.action is Action.CREATE
+    }
+    for address, want in desired.links.items():
+        live = seen.databases.get(want.address)
+        pending = seen.pending.get(want.account_id, ())
+        if live is None:
+            changes.create(
+                Kind.RESOURCE_LINK,
+                address,
+                want.account_id,
+                want,
+                desired.reasons.get(address, "consumer resource link missing"),
+            )
+        elif live != want:
+            changes.update(
+                Kind.RESOURCE_LINK,
+                address,
+                want.account_id,
+                live,
+                want,
+                "resource link differs: " + ", ".join(diff_fields(live, want)),
+            )
+        elif pending or (want.account_id, want.target_database) in granted:
+            changes.update(
+                Kind.RESOURCE_LINK, address, want.account_id, live, want, _accept(pending)
+            )
+    # The producer side: its grants on its mesh database send RAM invitations too. The producer
+    # link itself is a DATABASE change (before the grants); accepting comes after them.
+    for want in desired.databases.values():
+        if not want.target_account_id or want.account_id == desired.mesh_account_id:
+            continue
+        key = (want.account_id, want.target_database)
+        address = link_address(*key)
+        if address in changes.entries:
+            continue
+        if key in granted or seen.pending.get(want.account_id):
+            live = seen.databases.get(want.address) or want
+            changes.update(
+                Kind.RESOURCE_LINK,
+                address,
+                want.account_id,
+                live,
+                want,
+                _accept(seen.pending.get(want.account_id, ())),
+            )
+
+
+def _accept(pending: Iterable[object]) -> str:
+    n = len(tuple(pending))
+    if not n:
+        return "accept the RAM invitations of the new grants"
+    return f"accept {n} pending RAM invitation{'s' if n != 1 else ''} from the mesh account"

@@ -1,0 +1,174 @@
+"""The semantic rules of DESIGN §2, run after the JSON Schema on the same plain data.
+
+Each rule reads defensively (_map/_seq/_text) and skips what is malformed: the schema has already
+reported it, and every problem in the file is reported in one run.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date
+from typing import Any
+
+from meshctl.spec.document import YamlPath, show_name
+
+Found = tuple[YamlPath, str]  # (path in the merged mesh, message)
+
+
+def show_value(value: Any) -> str:
+    """A value from the file, quoted and made safe to print (no control characters, bounded)."""
+    return f"'{show_name(value)}'" if isinstance(value, str) else show_name(repr(value))
+
+
+def default_mesh_database(source_database: str, producer_account_id: str) -> str:
+    """The helper library's name for a product's database in the mesh catalog."""
+    return f"{source_database}-{producer_account_id}"
+
+
+def _map(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _seq(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def semantic_problems(data: dict[str, Any], where: Callable[[YamlPath], str]) -> Iterator[Found]:
+    mesh, accounts = _map(data.get("mesh")), _map(data.get("accounts"))
+    yield from _role_arn_rule(("mesh",), mesh)
+    mesh_id = _text(mesh.get("account_id"))
+    by_id: dict[str, str] = {}
+    for name, account in accounts.items():
+        path: YamlPath = ("accounts", name, "account_id")
+        account_id = _text(_map(account).get("account_id"))
+        if account_id is None:
+            continue
+        if account_id == mesh_id:
+            yield path, f"{account_id} is the mesh account; members need accounts of their own"
+        elif account_id in by_id:
+            other = ("accounts", by_id[account_id], "account_id")
+            yield path, f"{account_id} is also account '{by_id[account_id]}' ({where(other)})"
+        else:
+            by_id[account_id] = name
+        yield from _role_arn_rule(("accounts", name), _map(account))
+    yield from _product_rules(data, where)
+    yield from _subscription_rules(data, where)
+
+
+def _role_arn_rule(path: YamlPath, entry: dict[str, Any]) -> Iterator[Found]:
+    arn, account_id = _text(entry.get("role_arn")), _text(entry.get("account_id"))
+    if arn and account_id and arn.split(":")[4:5] != [account_id]:
+        yield (*path, "role_arn"), f"is a role in another account; expected one in {account_id}"
+
+
+def _lacks_role(account: Any, role: str) -> bool:
+    """True when the account's roles are valid and ``role`` is not among them (when the schema
+    refused the roles, no rule second-guesses them)."""
+    roles = _seq(_map(account).get("roles"))
+    valid = bool(roles) and all(r in ("producer", "consumer") for r in roles)
+    return valid and role not in roles
+
+
+def _product_rules(data: dict[str, Any], where: Callable[[YamlPath], str]) -> Iterator[Found]:
+    accounts = _map(data.get("accounts"))
+    ids = {n: _map(a).get("account_id") for n, a in accounts.items()}
+    mesh_databases: dict[str, str] = {}
+    for name, product in _map(data.get("products")).items():
+        path: YamlPath = ("products", name)
+        product = _map(product)
+        producer = _text(product.get("producer"))
+        if producer is not None and producer not in accounts:
+            yield (*path, "producer"), _unknown("account", producer, accounts)
+        elif producer is not None and _lacks_role(accounts[producer], "producer"):
+            yield (*path, "producer"), f"account '{producer}' is not a producer (roles: consumer)"
+        tables = _seq(product.get("tables"))
+        if "*" in tables and len(tables) > 1:
+            yield (*path, "tables"), '"*" means every table and must be the only entry'
+        database, source = _text(product.get("mesh_database")), product.get("source_database")
+        producer_id = ids.get(producer or "")
+        if database is None and isinstance(source, str) and isinstance(producer_id, str):
+            database = default_mesh_database(source, producer_id)
+        if database is None:
+            continue
+        if database in mesh_databases:
+            other = mesh_databases[database]
+            yield (
+                (*path, "mesh_database"),
+                (
+                    f"mesh database '{database}' is also used by product '{other}' "
+                    f"({where(('products', other))}); set a distinct mesh_database"
+                ),
+            )
+        mesh_databases.setdefault(database, name)
+
+
+def _unknown(kind: str, name: str, known: Iterable[str]) -> str:
+    names = sorted(known)
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(names[:10]) or 'none'}"
+    return f"unknown {kind} {show_value(name)}; {hint}"
+
+
+def _subscription_rules(data: dict[str, Any], where: Callable[[YamlPath], str]) -> Iterator[Found]:
+    accounts, products = _map(data.get("accounts")), _map(data.get("products"))
+    first_of_pair: dict[tuple[str, str], int] = {}
+    for i, sub in enumerate(_seq(data.get("subscriptions"))):
+        path: YamlPath = ("subscriptions", i)
+        sub = _map(sub)
+        consumer, name = _text(sub.get("consumer")), _text(sub.get("product"))
+        if consumer is not None and consumer not in accounts:
+            yield (*path, "consumer"), _unknown("account", consumer, accounts)
+        elif consumer is not None and _lacks_role(accounts[consumer], "consumer"):
+            yield (*path, "consumer"), f"account '{consumer}' is not a consumer (roles: producer)"
+        if name is not None and name not in products:
+            yield (*path, "product"), _unknown("product", name, products)
+        product = _map(products.get(name or ""))
+        if consumer is not None and consumer == product.get("producer"):
+            yield (*path, "consumer"), f"'{consumer}' produces '{name}'; it cannot subscribe to it"
+        if consumer is not None and name is not None:
+            if (consumer, name) in first_of_pair:
+                first = where(("subscriptions", first_of_pair[(consumer, name)]))
+                yield path, f"'{consumer}' already subscribes to '{name}' at {first}; merge them"
+            first_of_pair.setdefault((consumer, name), i)
+        offered = _seq(product.get("tables"))
+        if offered and offered != ["*"]:
+            for j, table in enumerate(_seq(sub.get("tables"))):
+                if isinstance(table, str) and table not in offered:
+                    listed = ", ".join(map(str, offered))
+                    yield (*path, "tables", j), f"'{table}' is not a table of '{name}' ({listed})"
+        permissions = _seq(sub.get("permissions"))
+        for j, permission in enumerate(_seq(sub.get("grantable"))):
+            if permission not in permissions and "ALL" not in permissions:
+                yield (*path, "grantable", j), f"'{permission}' is grantable but not in permissions"
+        yield from _approval_rule(path, sub, product, name)
+        expires = _text(sub.get("expires"))
+        if expires is not None:
+            try:
+                date.fromisoformat(expires)
+            except ValueError:
+                yield (*path, "expires"), f"{show_value(expires)} is not a date (YYYY-MM-DD)"
+
+
+def _approval_rule(
+    path: YamlPath, sub: dict[str, Any], product: dict[str, Any], name: str | None
+) -> Iterator[Found]:
+    who, owners = sub.get("approved_by"), _seq(product.get("owners"))
+    listed = ", ".join(map(str, owners)) or "none; add owners to the product"
+    if sub.get("status") == "approved" and who is None and product:
+        yield (
+            (*path, "approved_by"),
+            f"required when approved: one of the owners of '{name}' ({listed})",
+        )
+    elif isinstance(who, str) and product and who not in owners:
+        yield (
+            (*path, "approved_by"),
+            f"{show_value(who)} is not an owner of '{name}' (owners: {listed})",
+        )
+
+
+# --- the model ------------------------------------------------------------------------------
