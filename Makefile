@@ -21,6 +21,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check meshctl tests bench
 	$(BIN)/ruff format --check meshctl tests bench
 	$(BIN)/mypy meshctl
+	$(BIN)/lint-imports
 
 test: lint
 	$(BIN)/pytest

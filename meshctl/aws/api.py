@@ -107,7 +107,7 @@ CONCURRENT_ATTEMPTS = 5
 
 def _retry_concurrent(call: Any, method: str, kwargs: dict[str, Any]) -> Any:
     """``call(**kwargs)``, repeated on ConcurrentModificationException: nothing was changed, so
-    repeating is safe (DESIGN.md §6) and botocore does not. Batch calls retry it per entry."""
+    repeating is safe (architecture.md) and botocore does not. Batch calls retry it per entry."""
     for attempt in range(1, CONCURRENT_ATTEMPTS):
         try:
             return call(**kwargs)

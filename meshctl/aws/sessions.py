@@ -1,4 +1,4 @@
-"""One boto3 session per account, resolved as DESIGN.md §7, with counted, cached clients.
+"""One boto3 session per account, resolved as architecture.md, with counted, cached clients.
 
 For each account, in order:
 1. the account's ``role_arn`` from mesh.yaml, assumed from the ambient credentials;
@@ -87,7 +87,7 @@ def load_credentials_file(path: Path) -> dict[str, StaticCredentials]:
 
 
 def client_config(max_attempts: int = 8, pool: int = 16) -> Config:
-    """Adaptive retries absorb throttling (DESIGN.md §6); one pool connection per worker."""
+    """Adaptive retries absorb throttling (architecture.md); one pool connection per worker."""
     return Config(
         retries={"mode": "adaptive", "max_attempts": max_attempts},
         max_pool_connections=pool,

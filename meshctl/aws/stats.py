@@ -4,7 +4,7 @@ Counted with botocore event hooks on every client meshctl creates, so nothing ca
 being counted: ``before-call`` fires once per API call, ``request-created`` once per HTTP attempt
 (the difference is botocore's retries). Role assumptions are recorded explicitly by
 ``sessions.py`` against the account being entered, because that is where they count in the
-per-account budget (DESIGN.md §6).
+per-account budget (architecture.md).
 """
 
 from __future__ import annotations

@@ -7,16 +7,18 @@ import sys
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from meshctl import __version__
 from meshctl.applier import DEFAULT_MAX_REVOKES, ApplyResult, check_guards
-from meshctl.engine import Engine
 from meshctl.errors import LockError, MeshctlError, PlanError, ValidationError
 from meshctl.planning.plan import Plan
+
+if TYPE_CHECKING:  # the engine brings boto3: imported by the commands that reach AWS
+    from meshctl.engine import Engine
 
 app = typer.Typer(
     help="Declarative, GitOps reconciler for a data mesh on AWS.",
@@ -114,6 +116,8 @@ def plan(
     from meshctl.render.markdown import render_json, render_markdown, render_text
 
     started = time.monotonic()
+    from meshctl.engine import Engine
+
     engine = Engine(file, credentials_file=credentials_file)
     engine.validate()  # an invalid file never reaches AWS
     the_plan = engine.plan(prune=prune)
@@ -157,6 +161,8 @@ def apply(
 
     started = time.monotonic()
     console = _stdout()
+    from meshctl.engine import Engine
+
     engine = Engine(file, credentials_file=credentials_file)
     saved = _read_plan(planfile) if planfile is not None else None
     engine.validate()  # an invalid file never reaches AWS
@@ -219,6 +225,8 @@ def unlock(
     credentials_file: CredsOption = None,
 ) -> int:
     """Release an apply lock left behind by a run that died."""
+    from meshctl.engine import Engine
+
     engine = Engine(file, credentials_file=credentials_file)
     engine.validate()
     if not engine.unlock(lock_id):

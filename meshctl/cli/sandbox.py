@@ -2,19 +2,25 @@
 
 `up` prints shell exports on stdout (so `eval "$(meshctl sandbox up)"` works) and what it did on
 stderr. Failures raise SandboxError; the top-level CLI prints them as `Error: …`.
+
+The sandbox (moto, its patches, boto3 sessions) is imported only when one of these commands runs,
+so every other command starts without it, and meshctl installed without the ``sandbox`` extra
+says what to install instead of failing on an import.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from meshctl.errors import SandboxError
-from meshctl.sandbox import control
-from meshctl.sandbox.sessions import REGION, sandbox_variables
+from meshctl.sandbox import DEFAULT_PORT, REGION
 from meshctl.spec.model import MeshSpec
+
+if TYPE_CHECKING:
+    from types import ModuleType
 
 sandbox_app = typer.Typer(help="A local multi-account AWS on moto's server.", no_args_is_help=True)
 
@@ -33,14 +39,29 @@ SeedOption = Annotated[
 ]
 
 
+def _control() -> ModuleType:
+    """The sandbox's process control, imported on use; a clear error without moto."""
+    try:
+        import moto  # noqa: F401  (the engine of the sandbox)
+    except ImportError:
+        raise SandboxError(
+            "the sandbox needs moto, which this installation lacks: pip install 'meshctl[sandbox]'"
+        ) from None
+    from meshctl.sandbox import control
+
+    return control
+
+
 def _print_exports(endpoint: str, region: str) -> None:
+    from meshctl.sandbox.sessions import sandbox_variables
+
     for name, value in sandbox_variables(endpoint, region).items():
         typer.echo(f"export {name}={value}")
     typer.echo("unset AWS_PROFILE AWS_SESSION_TOKEN")
 
 
 @sandbox_app.command()
-def up(port: PortOption = control.DEFAULT_PORT, seed: SeedOption = None) -> None:
+def up(port: PortOption = DEFAULT_PORT, seed: SeedOption = None) -> None:
     """Start the sandbox in the background and print the variables that point AWS tools at it."""
     spec = None
     if seed is not None:
@@ -48,6 +69,7 @@ def up(port: PortOption = control.DEFAULT_PORT, seed: SeedOption = None) -> None
 
         spec = load_spec(seed)  # an invalid file stops here, before anything starts
     region = spec.mesh.region if spec is not None else REGION
+    control = _control()
     state, stale = control.start(port, region=region)
     if stale:
         typer.echo("removed a stale sandbox state file (its process was gone)", err=True)
@@ -69,10 +91,10 @@ def _seed(spec: MeshSpec, endpoint: str, region: str) -> None:
     try:
         seeded = seed_producers(spec, session_for)
     except (BotoCoreError, ClientError) as exc:
-        control.stop()
+        _control().stop()
         raise SandboxError(f"seeding failed, sandbox stopped: {exc}") from exc
     except BaseException:
-        control.stop()
+        _control().stop()
         raise
     accounts = len({t.account_id for t in seeded})
     typer.echo(f"seeded {len(seeded)} tables in {accounts} producer account(s)", err=True)
@@ -81,6 +103,7 @@ def _seed(spec: MeshSpec, endpoint: str, region: str) -> None:
 @sandbox_app.command()
 def status() -> None:
     """Report whether the sandbox runs, where, and the variables to use it (exit 1 if not)."""
+    control = _control()
     path = control.state_file()
     state = control.read_state(path)
     if state is None:
@@ -97,5 +120,5 @@ def status() -> None:
 @sandbox_app.command()
 def down() -> None:
     """Stop the sandbox started by `meshctl sandbox up` (only that process)."""
-    state = control.stop()
+    state = _control().stop()
     typer.echo(f"sandbox stopped (pid {state.pid}, port {state.port})")

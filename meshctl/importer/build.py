@@ -1,6 +1,6 @@
 """``meshctl import``: a mesh file from the live mesh, so an existing mesh can be adopted.
 
-Pure: an ``ObservedMesh`` (read by ``aws/read_import.py``) in, mesh-file text out.
+Pure: an ``ObservedMesh`` (read by ``aws/read/for_import.py``) in, mesh-file text out.
 
 - accounts come from the mesh roles ``DataMeshAdminProducer-<id>`` / ``DataMeshAdminConsumer-<id>``;
 - products from the mesh databases (table copies say which producer owns them; the producer's own

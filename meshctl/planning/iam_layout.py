@@ -1,6 +1,6 @@
 """Which IAM roles the mesh has, with which documents, and the users and groups beside them.
 
-Pure. The roles follow the helper library's layout (DESIGN.md §3): in the mesh account
+Pure. The roles follow the helper library's layout (architecture.md): in the mesh account
 ``DataMeshManager``, ``DataMeshAdminReadOnly`` and one ``DataMeshAdminProducer-<id>`` /
 ``DataMeshAdminConsumer-<id>`` per member; in each member account ``DataMeshProducer`` /
 ``DataMeshConsumer``. With ``mesh.iam_users`` each role also has a user of its name and a group

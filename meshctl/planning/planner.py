@@ -3,7 +3,7 @@
 Pure and read-only: no AWS call, no clock (``today`` is passed in), no mutation of its inputs.
 Every look-up is by address in a dictionary, so planning grows as O(n log n) (the sort).
 
-Rules (DESIGN.md §4):
+Rules (architecture.md):
 - a declared value that is missing is a ``create`` (drift ``missing``); one that differs is an
   ``update`` (``changed``); a declared value that matches produces no change at all;
 - a live value meshctl owns (``ManagedBy = meshctl``, or derived from what it owns) that is no

@@ -1,7 +1,7 @@
 """Views of plans and apply results: text, markdown (a PR comment) and JSON.
 
-The one import the CLI needs: the console views live in render_text.py, the groups and change
-lines they share with the markdown view in render_views.py.
+The one import the CLI needs: the console views live in text.py, the groups and change
+lines they share with the markdown view in views.py.
 """
 
 from __future__ import annotations

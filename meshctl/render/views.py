@@ -1,7 +1,7 @@
 """What every view of a plan shows: groups of changes, each with symbol, verb and details.
 
 One list, two readers: ``plan_groups`` turns a plan into groups of ``ChangeView``s, and both the
-console view (render_text.py) and the markdown view (render.py) print them, so a PR comment and a
+console view (text.py) and the markdown view (markdown.py) print them, so a PR comment and a
 terminal always say the same thing. Views never change a plan and never decide anything: a
 change's ``reason`` is shown, never interpreted.
 """

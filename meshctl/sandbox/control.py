@@ -23,11 +23,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from meshctl.errors import SandboxError
+from meshctl.sandbox import DEFAULT_PORT
 from meshctl.sandbox.server import EXIT_PORT_BUSY, HOST, READY
 from meshctl.sandbox.sessions import REGION
 
 SERVER_MODULE = "meshctl.sandbox.server"
-DEFAULT_PORT = 4566
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 

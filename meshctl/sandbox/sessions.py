@@ -15,7 +15,8 @@ import botocore.loaders
 import botocore.session
 from botocore.configprovider import ConstantProvider
 
-REGION = "us-east-1"
+from meshctl.sandbox import REGION as REGION  # re-exported for tests and benchmarks
+
 DEPLOYER_ROLE = "MeshctlDeployer"
 DUMMY_KEY = "testing"
 

@@ -1,6 +1,6 @@
-"""The desired mesh: frozen data built from a validated mesh file (see config.py).
+"""The desired mesh: frozen data built from a validated mesh file (see load.py).
 
-Nothing here validates; config.py does that once (JSON Schema, then semantic rules) and then builds
+Nothing here validates; load.py does that once (JSON Schema, then semantic rules) and then builds
 these values. Every collection is a tuple or frozenset so a spec can be shared and hashed.
 """
 

@@ -139,7 +139,7 @@ def test_empty_mesh_account_plans_every_create_without_writing(seeded: InProcess
     assert kinds[0] is Kind.SUBSCRIPTIONS_TABLE and kinds[-1] is Kind.SUBSCRIPTION
     assert kinds.index(Kind.GRANT) > kinds.index(Kind.TABLE)
     assert plan.warnings == ()
-    # Planning reads only (DESIGN.md §4): not one write call in any account.
+    # Planning reads only (architecture.md): not one write call in any account.
     stats = engine.sessions.stats
     assert stats.writes == 0 and stats.total > 0
     # Per member account a small constant, role assumption included: AssumeRole, GetDatabases,

@@ -81,7 +81,7 @@ def test_empty_mesh_observes_absence_without_error(sandbox: InProcessSandbox) ->
     assert observed.grants == ()
     assert observed.databases == () and observed.tables == ()
     assert observed.catalog_policy == ""
-    # A member account costs a small constant, role assumption included (DESIGN.md §6).
+    # A member account costs a small constant, role assumption included (architecture.md).
     # A small constant per member account: AssumeRole, IAM (one GAAD page), GetDatabases,
     # RAM invitations, and SearchTables for a producer. Producers read invitations too: their
     # grants on the mesh database send invitations they must accept.

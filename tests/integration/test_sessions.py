@@ -1,4 +1,4 @@
-"""Sessions per account (DESIGN.md §7), call statistics, and error messages, against moto."""
+"""Sessions per account (architecture.md), call statistics, and error messages, against moto."""
 
 from __future__ import annotations
 

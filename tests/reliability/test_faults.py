@@ -124,7 +124,7 @@ def test_lost_answer_of_every_write_is_absorbed(
 def test_lake_formation_concurrent_modification_is_retried(
     seeded: InProcessSandbox, example_spec: MeshSpec
 ) -> None:
-    """Every Lake Formation write meets one ConcurrentModificationException (DESIGN.md §6)."""
+    """Every Lake Formation write meets one ConcurrentModificationException (architecture.md)."""
     faults = FaultInjector(
         1.0, services=frozenset({"lakeformation"}), weights={FaultKind.CONCURRENT: 1}, every=2
     )

@@ -7,7 +7,7 @@ counts as done: the goal state is reached. When a whole call of several entries 
 answer cannot say which entry it means: each is revoked again alone, and reported alone.
 
 An update grants what was added first and revokes what was dropped second, so access never
-drops in between (DESIGN.md §4); a change whose grant step failed is not revoked from.
+drops in between (architecture.md); a change whose grant step failed is not revoked from.
 """
 
 from __future__ import annotations

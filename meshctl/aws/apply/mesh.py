@@ -25,7 +25,7 @@ CONDITION_FAILED = frozenset({"ConditionCheckFailureException"})
 
 
 def subscriptions_table_definition(name: str) -> dict[str, Any]:
-    """The helper library's table: same key, indexes, billing and stream (DESIGN.md §3)."""
+    """The helper library's table: same key, indexes, billing and stream (architecture.md)."""
     return {
         "TableName": name,
         "AttributeDefinitions": [

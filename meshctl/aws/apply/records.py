@@ -7,7 +7,7 @@
 - Every write sets ``Version = before.version + 1``, ``ManagedBy``, ``UpdatedBy``/``UpdatedDate``,
   ``LastPlanId`` and ``GitCommit``; ``CreationDate``/``CreatedBy`` only when absent.
 - archive = update to ``Status = Deleted`` plus the note the plan's archived value carries; the
-  item stays (DESIGN.md §3). Like every action, this never reads the change's ``reason``.
+  item stays (architecture.md). Like every action, this never reads the change's ``reason``.
 
 A failed condition is never retried and never overwritten: the outcome says the record changed
 since plan, unless the item already holds exactly this plan's write (a re-run), which is done.

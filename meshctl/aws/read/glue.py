@@ -1,7 +1,7 @@
 """Glue Data Catalog reads: databases (GetDatabases pages) and tables (SearchTables pages).
 
 Tables are listed with ``SearchTables`` across every database of a catalog, never one
-``GetTables`` per database, so the cost grows with pages, not with databases (DESIGN.md §6).
+``GetTables`` per database, so the cost grows with pages, not with databases (architecture.md).
 
 LF-tags of a mesh database are read from the database's ``MeshctlLfTags`` parameter, which the
 executor writes together with ``AddLFTagsToResource``: Lake Formation has no paginated "tags of

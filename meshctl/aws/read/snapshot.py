@@ -1,6 +1,6 @@
 """Build the ``ObservedMesh`` snapshot: every read a plan needs, accounts in parallel.
 
-Cost model (DESIGN.md §6): the mesh account costs a constant plus one call per page of
+Cost model (architecture.md): the mesh account costs a constant plus one call per page of
 subscription items, grants, databases, tables and roles; each member account costs a small
 constant — role assumption, one ``SearchTables``/``GetDatabases``/``GetAccountAuthorizationDetails``
 page each for a producer, ``GetDatabases``/``GetResourceShareInvitations``/GAAD for a consumer.

@@ -1,6 +1,6 @@
 """Paginated reads of the subscription table, for ``meshctl subscriptions`` and ``meshctl import``.
 
-The table has the helper library's indexes (DESIGN.md §3): ``<table>-Subscriber`` (hash
+The table has the helper library's indexes (architecture.md): ``<table>-Subscriber`` (hash
 ``SubscriberPrincipal``) and ``<table>-Owner`` (hash ``OwnerPrincipal``, range ``Status``). A
 filter that names a subscriber reads the Subscriber index, one that names an owner reads the Owner
 index (with ``Status`` in the key condition when a status is given); only a filter naming neither
