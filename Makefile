@@ -23,8 +23,9 @@ lint: $(STAMP)
 	$(BIN)/mypy meshctl
 	$(BIN)/lint-imports
 
+# Two workers: the suite is mostly AWS emulation and subprocesses, and CI has two cores.
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 demo: $(STAMP)
 	@PATH="$(CURDIR)/$(BIN):$$PATH" bash examples/demo.sh
@@ -35,7 +36,7 @@ bench: $(STAMP)
 
 # Every crash point of a full apply (make test runs a sample of them).
 reliability: $(STAMP)
-	MESHCTL_CRASH_SWEEP=full MESHCTL_STATE_MACHINE_EXAMPLES=100 $(BIN)/pytest tests/reliability
+	MESHCTL_CRASH_SWEEP=full MESHCTL_STATE_MACHINE_EXAMPLES=100 $(BIN)/pytest -n 2 tests/reliability
 
 # One markdown table of scale, fault and crash figures (bench/REPORT.md).
 report: $(STAMP)
