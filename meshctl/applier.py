@@ -18,30 +18,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from enum import StrEnum
-from itertools import groupby
 from typing import Protocol
 
 from meshctl.errors import LockError, PlanError
+from meshctl.outcome import Outcome, Status
+from meshctl.planning.graph import apply_waves
 from meshctl.planning.plan import Change, Plan
 from meshctl.planning.planner import revoke_count
 
 DEFAULT_MAX_REVOKES = 25
-
-
-class Status(StrEnum):
-    DONE = "done"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-
-
-class Outcome(Protocol):
-    @property
-    def address(self) -> str: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def error(self) -> str: ...
 
 
 class ChangeExecutor(Protocol):
@@ -79,10 +64,6 @@ def check_guards(plan: Plan, *, max_revokes: int, allow_mass_revoke: bool) -> No
         )
 
 
-def _steps(changes: Sequence[Change]) -> list[list[Change]]:
-    return [list(g) for _, g in groupby(changes, key=lambda c: (c.kind, c.action))]
-
-
 def execute_plan(
     plan: Plan,
     executor: ChangeExecutor,
@@ -101,7 +82,7 @@ def execute_plan(
         if on_result is not None:
             on_result(result)
 
-    waves = [wave for step in _steps(plan.effective_changes) for wave in _waves(step)]
+    waves = apply_waves(plan.effective_changes)
     with ThreadPoolExecutor(max_workers=max_workers) as pool:
         for n, wave in enumerate(waves):
             by_account: dict[str, list[Change]] = {}
@@ -139,20 +120,6 @@ def _write_refused(before_write: Callable[[], None] | None) -> str:
     return ""
 
 
-def _waves(step: list[Change]) -> list[list[Change]]:
-    """Split a step so that a change runs after the changes of the same step it depends on
-    (member roles before the mesh roles that trust them, a database before links to it)."""
-    level: dict[str, int] = {}
-    waves: list[list[Change]] = []
-    for change in step:
-        n = 1 + max((level[d] for d in change.depends_on if d in level), default=-1)
-        level[change.address] = n
-        while len(waves) <= n:
-            waves.append([])
-        waves[n].append(change)
-    return waves
-
-
 def _run(executor: ChangeExecutor, group: list[Change]) -> list[ChangeResult]:
     """Run one account's share of a step; an unexpected error fails that group, not the apply."""
     try:
@@ -164,7 +131,7 @@ def _run(executor: ChangeExecutor, group: list[Change]) -> list[ChangeResult]:
         outcome = outcomes.get(change.address)
         if outcome is None:
             out.append(ChangeResult(change, Status.FAILED, "executor returned no outcome"))
-        elif outcome.status == Status.DONE.value:
+        elif outcome.status is Status.DONE:
             out.append(ChangeResult(change, Status.DONE))
         else:
             out.append(ChangeResult(change, Status.FAILED, outcome.error))

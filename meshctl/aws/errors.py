@@ -64,9 +64,6 @@ CREDENTIALS_HINT = (
     "sandbox, `meshctl sandbox up` prints the variables to export."
 )
 
-# The IAM action prefix of each boto3 service name meshctl uses.
-_IAM_PREFIX = {"lakeformation": "lakeformation", "dynamodb": "dynamodb", "glue": "glue"}
-
 
 def error_code(exc: BaseException) -> str:
     if isinstance(exc, ClientError):
@@ -85,8 +82,9 @@ def is_code(exc: BaseException, *codes: str) -> bool:
 
 
 def iam_action(service: str, operation: str) -> str:
-    """``glue:GetDatabases`` for (glue, GetDatabases)."""
-    return f"{_IAM_PREFIX.get(service, service)}:{operation}" if service else operation
+    """``glue:GetDatabases`` for (glue, GetDatabases): the IAM prefix of every service meshctl
+    uses is its boto3 name."""
+    return f"{service}:{operation}" if service else operation
 
 
 def is_fatal(exc: BaseException) -> bool:

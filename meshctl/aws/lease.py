@@ -20,12 +20,14 @@ import time
 from collections.abc import Callable
 from types import TracebackType
 
-from meshctl.aws.lock import DEFAULT_RENEW_EVERY_SECONDS, DEFAULT_TTL_SECONDS, LockInfo, LockTable
+from meshctl.aws.lock import (
+    DEFAULT_RENEW_EVERY_SECONDS,
+    DEFAULT_TTL_SECONDS,
+    LockInfo,
+    LockTable,
+    iso_time,
+)
 from meshctl.errors import LockError
-
-
-def _iso(epoch_seconds: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch_seconds))
 
 
 class Lease:
@@ -114,7 +116,7 @@ class Lease:
             return lost
         if self._clock() >= expires_at:
             why = f"; last renewal failed: {last_error}" if last_error else ""
-            return f"lock {self.info.lock_id} expired at {_iso(expires_at)} unrenewed{why}"
+            return f"lock {self.info.lock_id} expired at {iso_time(expires_at)} unrenewed{why}"
         return ""
 
     def check(self) -> None:

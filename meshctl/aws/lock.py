@@ -24,6 +24,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from meshctl.aws.errors import error_code
 from meshctl.errors import LockError, PlanError
 
 LOCK_ITEM = "apply"
@@ -42,8 +43,8 @@ class LockInfo:
     expires_at: int
 
 
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
+def iso_time(epoch_seconds: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch_seconds))
 
 
 class LockTable:
@@ -62,7 +63,7 @@ class LockTable:
             self._enable_ttl()
             return
         except ClientError as exc:
-            if _code(exc) != "ResourceNotFoundException":
+            if error_code(exc) != "ResourceNotFoundException":
                 raise
         try:
             self._ddb.create_table(
@@ -72,7 +73,7 @@ class LockTable:
                 BillingMode="PAY_PER_REQUEST",
             )
         except ClientError as exc:
-            if _code(exc) != "ResourceInUseException":
+            if error_code(exc) != "ResourceInUseException":
                 raise
         self._ddb.get_waiter("table_exists").wait(TableName=self.name)
         self._enable_ttl()
@@ -109,7 +110,7 @@ class LockTable:
                 ExpressionAttributeValues={":now": {"N": str(now)}},
             )
         except ClientError as exc:
-            if _code(exc) != "ConditionalCheckFailedException":
+            if error_code(exc) != "ConditionalCheckFailedException":
                 raise
             held = self.current()
             if held is None:  # released between our put and our read: try once more
@@ -118,8 +119,7 @@ class LockTable:
                 return info
             raise LockError(
                 f"another apply holds the lock: {held.holder} ({held.operation}) since "
-                f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(held.acquired_at))}, "
-                f"expires {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(held.expires_at))}. "
+                f"{iso_time(held.acquired_at)}, expires {iso_time(held.expires_at)}. "
                 f"If that run is dead, release it with: meshctl unlock {held.lock_id}"
             ) from None
         return info
@@ -156,7 +156,10 @@ class LockTable:
                 ExpressionAttributeValues={":t": {"S": lock_id}, ":e": {"N": str(expires_at)}},
             )
         except ClientError as exc:
-            if _code(exc) not in ("ConditionalCheckFailedException", "ResourceNotFoundException"):
+            if error_code(exc) not in (
+                "ConditionalCheckFailedException",
+                "ResourceNotFoundException",
+            ):
                 raise
             raise LockError(f"lock {lock_id} is no longer held: {self._now_held_by()}") from None
         return expires_at
@@ -181,9 +184,9 @@ class LockTable:
                 ExpressionAttributeValues={":t": {"S": lock_id}},
             )
         except ClientError as exc:
-            if _code(exc) == "ResourceNotFoundException":
+            if error_code(exc) == "ResourceNotFoundException":
                 return False  # no lock table yet: no apply ever held a lock
-            if _code(exc) != "ConditionalCheckFailedException":
+            if error_code(exc) != "ConditionalCheckFailedException":
                 raise
             # A retried delete meets its own first attempt when that one was carried out but its
             # answer lost: the lock gone after a retry is released, not "no longer ours".
@@ -204,7 +207,7 @@ class LockTable:
                 ConditionExpression="attribute_not_exists(LockId)",
             )
         except ClientError as exc:
-            if _code(exc) != "ConditionalCheckFailedException":
+            if error_code(exc) != "ConditionalCheckFailedException":
                 raise
             raise PlanError(
                 f"plan {plan_id} was already applied; a plan file is applied at most once. "

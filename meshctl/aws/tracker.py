@@ -21,6 +21,9 @@ from typing import Any
 from meshctl.observed import RecordStatus, SubscriptionRecord
 
 MANAGED_BY = "meshctl"
+# The tag meshctl puts on the IAM roles and users and the table it creates (how readers tell them
+# from what someone else made).
+MANAGED_TAGS = [{"Key": "ManagedBy", "Value": MANAGED_BY}]
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"  # the library's format, so its sorting and display still work
 
 # Attributes meshctl may remove on update when a record no longer has a value for them.

@@ -31,6 +31,7 @@ from meshctl.observed import (
     Table,
 )
 from meshctl.planning import iam_layout, policies
+from meshctl.planning.address import database_address, table_address
 from meshctl.planning.canonical import FULL_PERMISSIONS, expand
 from meshctl.spec.model import Account, MeshSpec, Product
 
@@ -62,18 +63,6 @@ VOLATILE_TABLE_PARAMETERS = frozenset(
 # observed.Database gains ``protected`` (the product's ``protect``) once observed.py carries it;
 # until then desired databases are built without it and protection cannot be read back.
 _DATABASE_HAS_PROTECTED = "protected" in {f.name for f in dataclasses.fields(Database)}
-
-
-def link_address(account_id: str, database: str) -> str:
-    return f"resource_link.{account_id}/{database}"
-
-
-def database_address(account_id: str, name: str) -> str:
-    return f"database.{account_id}/{name}"
-
-
-def table_address(account_id: str, database: str, name: str) -> str:
-    return f"table.{account_id}/{database}.{name}"
 
 
 def is_protected(database: Database) -> bool:

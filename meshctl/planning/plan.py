@@ -47,9 +47,20 @@ class Kind(StrEnum):
     RESOURCE_LINK = "resource_link"  # consumer side: invitation accepted, link database created
     SUBSCRIPTION = "subscription"  # last: a record says Active only once access exists
 
-    @property
-    def stage(self) -> int:
-        return list(Kind).index(self)
+
+class Scope(StrEnum):
+    """The part of the mesh a change belongs to, in the order views list them."""
+
+    MESH = "mesh"  # the mesh's settings, LF-tags, catalog- and location-level grants
+    ACCOUNT = "account"  # an account's roles and users
+    DATABASE = "database"  # a product, by its mesh database
+    PRODUCT = "product"  # a product without a mesh database (a record of an undeclared one)
+
+
+@dataclass(frozen=True, order=True)
+class GroupRef:
+    scope: Scope
+    name: str = ""  # the account id, mesh database or product name; "" for the mesh
 
 
 @dataclass(frozen=True)
@@ -63,6 +74,7 @@ class Change:
     drift: Drift | None = None
     reason: str = ""
     depends_on: tuple[str, ...] = ()  # addresses that must succeed first
+    group: GroupRef | None = None  # for views only (None in plans of older versions)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -75,6 +87,9 @@ class Change:
             "after": self.after,
             "reason": self.reason,
             "depends_on": list(self.depends_on),
+            "group": (
+                {"scope": self.group.scope.value, "name": self.group.name} if self.group else None
+            ),
         }
 
     @classmethod
@@ -89,7 +104,14 @@ class Change:
             drift=Drift(data["drift"]) if data.get("drift") else None,
             reason=data.get("reason", ""),
             depends_on=tuple(data.get("depends_on", ())),
+            group=_group(data.get("group")),
         )
+
+
+def _group(data: Any) -> GroupRef | None:
+    if not isinstance(data, dict):
+        return None
+    return GroupRef(Scope(data["scope"]), str(data.get("name", "")))
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,11 @@ change's ``reason`` is shown, never interpreted.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from meshctl.planning.plan import Action, Change, Drift, Kind, Plan
+from meshctl.planning.plan import Action, Change, Drift, GroupRef, Kind, Plan, Scope
 
 # Written by apply on every write and not compared by the planner (BRIEF "Key decisions"), so an
 # update diff showing them would only be noise.
@@ -30,9 +29,6 @@ _SUBSCRIPTION_BOOKKEEPING = frozenset(
         "ram_shares",
         "granted_table_arns",
     }
-)
-_MESH_KINDS = frozenset(
-    {Kind.SUBSCRIPTIONS_TABLE, Kind.LAKE_SETTINGS, Kind.CATALOG_POLICY, Kind.LF_TAG}
 )
 _MAX_DETAIL_LINES = 12
 _MAX_VALUE_CHARS = 80
@@ -85,56 +81,35 @@ def unmanaged_count(plan: Plan) -> int:
 
 def plan_groups(plan: Plan) -> tuple[Group, ...]:
     """Groups in a stable order (mesh, accounts, products by name); plan order inside each."""
-    buckets: dict[tuple[int, str], list[ChangeView]] = {}
+    buckets: dict[GroupRef, list[ChangeView]] = {}
     for change in plan.changes:
         buckets.setdefault(_group_key(change), []).append(view_of(change))
     return tuple(
         Group(label=_group_label(key), views=tuple(views))
-        for key, views in sorted(buckets.items(), key=lambda kv: kv[0])
+        for key, views in sorted(buckets.items(), key=lambda kv: _group_order(kv[0]))
     )
 
 
-def _group_key(change: Change) -> tuple[int, str]:
-    """(rank, name): rank 0 mesh, 1 an account id, 2 a product by its mesh database or name."""
-    if change.kind in _MESH_KINDS:
-        return (0, "")
-    if change.kind in (Kind.ROLE, Kind.IAM_USER):
-        m = re.match(r"[a-z_]+\.([^/]+)/", change.address)
-        return (1, m.group(1) if m else change.account_id)
-    value = change.after if isinstance(change.after, dict) else change.before
-    value = value if isinstance(value, dict) else {}
-    name = ""
-    match change.kind:
-        case Kind.SUBSCRIPTION:
-            name = str(value.get("database") or "") or "product " + _after_slash(change.address)
-        case Kind.GRANT:
-            resource = value.get("resource")
-            name = str(resource.get("database", "")) if isinstance(resource, dict) else ""
-            if not name:
-                m = re.search(r"/(?:database|table):[^:]*:([^.]+)", change.address)
-                name = m.group(1) if m else ""
-        case Kind.DATABASE:
-            name = str(value.get("target_database") or value.get("name") or "")
-            name = name or _after_slash(change.address)
-        case Kind.TABLE:
-            name = str(value.get("database") or "") or _after_slash(change.address).split(".")[0]
-        case Kind.RESOURCE_LINK:
-            name = _after_slash(change.address)
-    # Catalog- and location-level grants belong to no product: they are mesh-wide.
-    return (2, name) if name else (0, "")
+def _group_key(change: Change) -> GroupRef:
+    """The planner's group; a plan of an older version has none: its account then."""
+    return change.group or GroupRef(Scope.ACCOUNT, change.account_id)
 
 
-def _group_label(key: tuple[int, str]) -> str:
-    rank, name = key
-    if rank == 0:
-        return "mesh"
-    if rank == 1:
-        return f"account {name}"
-    return name if name.startswith("product ") else f"mesh database {name}"
+def _group_order(key: GroupRef) -> tuple[int, str]:
+    """Mesh, then accounts, then products by name (a database's or a product's)."""
+    rank = {Scope.MESH: 0, Scope.ACCOUNT: 1}.get(key.scope, 2)
+    return (rank, _group_label(key) if key.scope is Scope.PRODUCT else key.name)
 
 
-def _after_slash(address: str) -> str:
-    return address.split("/", 1)[1] if "/" in address else ""
+def _group_label(key: GroupRef) -> str:
+    match key.scope:
+        case Scope.MESH:
+            return "mesh"
+        case Scope.ACCOUNT:
+            return f"account {key.name}"
+        case Scope.PRODUCT:
+            return f"product {key.name}"
+    return f"mesh database {key.name}"
 
 
 # --- one change -----------------------------------------------------------------------------

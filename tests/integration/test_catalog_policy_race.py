@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from support.sandbox import InProcessSandbox
 
-from meshctl.aws import Outcome, OutcomeStatus
 from meshctl.aws.apply.executor import Executor
 from meshctl.aws.read.snapshot import read_mesh
 from meshctl.aws.sessions import AccountSessions
+from meshctl.outcome import Outcome, Status
 from meshctl.planning.plan import Action, Change, Kind
 from meshctl.planning.planner import make_plan
 from meshctl.spec.model import Account, AccountRole, MeshSettings, MeshSpec
@@ -117,12 +117,12 @@ def test_an_edit_made_after_the_plan_is_not_overwritten(
     glue.put_resource_policy(PolicyInJson=edited)
 
     outcome = _apply(sessions, change)
-    assert outcome.status is OutcomeStatus.FAILED
+    assert outcome.status is Status.FAILED
     assert outcome.error == REFUSED
     assert glue.get_resource_policy()["PolicyInJson"] == edited  # their edit is still there
 
     # A new plan reads their edit and keeps it beside the mesh statement.
-    assert _apply(sessions, _plan(sessions)).status is OutcomeStatus.DONE
+    assert _apply(sessions, _plan(sessions)).status is Status.DONE
     kept = _statements(glue)
     assert _statement("888888888888") in kept and _statement("777777777777") in kept
     assert any(_grants_ram(s) for s in kept)
@@ -137,7 +137,7 @@ def test_a_policy_created_after_the_plan_is_not_overwritten(
     glue.put_resource_policy(PolicyInJson=theirs)
 
     outcome = _apply(sessions, change)
-    assert outcome.status is OutcomeStatus.FAILED and outcome.error == REFUSED
+    assert outcome.status is Status.FAILED and outcome.error == REFUSED
     assert glue.get_resource_policy()["PolicyInJson"] == theirs
 
 
@@ -149,7 +149,7 @@ def test_a_policy_deleted_after_the_plan_is_not_written_back(
     glue.delete_resource_policy()
 
     outcome = _apply(sessions, change)
-    assert outcome.status is OutcomeStatus.FAILED and outcome.error == REFUSED
+    assert outcome.status is Status.FAILED and outcome.error == REFUSED
     with pytest.raises(glue.exceptions.EntityNotFoundException):
         glue.get_resource_policy()
 
@@ -162,11 +162,11 @@ def test_without_a_concurrent_edit_the_policy_is_written_and_a_rerun_is_done(
         glue.put_resource_policy(PolicyInJson=_policy(_statement("777777777777")))
     change = _plan(sessions)
 
-    assert _apply(sessions, change).status is OutcomeStatus.DONE
+    assert _apply(sessions, change).status is Status.DONE
     statements = _statements(glue)
     assert any(_grants_ram(s) for s in statements)
     assert (_statement("777777777777") in statements) is existing
     # The same change again (an interrupted apply run twice): refused by Glue, but the policy is
     # already the wanted one, so it is done.
-    assert _apply(sessions, change).status is OutcomeStatus.DONE
+    assert _apply(sessions, change).status is Status.DONE
     assert _catalog_changes(sessions) == []

@@ -11,7 +11,6 @@ import pytest
 from boto3.dynamodb.types import TypeDeserializer
 from support.sandbox import InProcessSandbox
 
-from meshctl.aws import OutcomeStatus
 from meshctl.aws.apply.executor import Executor
 from meshctl.aws.read.snapshot import read_mesh
 from meshctl.aws.sessions import AccountSessions
@@ -30,6 +29,7 @@ from meshctl.observed import (
     SubscriptionRecord,
     Table,
 )
+from meshctl.outcome import Status
 from meshctl.planning import policies
 from meshctl.planning.kinds.subscriptions import archived
 from meshctl.planning.plan import Action, Change, Kind
@@ -81,7 +81,7 @@ def _run_twice(executor: Executor, changes: list[Change]) -> None:
     """Apply, then apply again: both succeed (every action is idempotent)."""
     for _ in range(2):
         outcomes = executor.execute(changes)
-        assert [o.status for o in outcomes] == [OutcomeStatus.DONE] * len(changes), outcomes
+        assert [o.status for o in outcomes] == [Status.DONE] * len(changes), outcomes
 
 
 def _table_change(sessions: AccountSessions) -> None:
@@ -161,8 +161,40 @@ def test_catalog_policy_and_lf_tag(sessions: AccountSessions, sandbox: InProcess
     _run_twice(executor, [_change(Kind.LF_TAG, Action.UPDATE, "lf_tag.Domain", MESH, tag, more)])
     lf = sandbox.session(MESH).client("lakeformation")
     assert sorted(lf.get_lf_tag(TagKey="Domain")["TagValues"]) == ["Finance", "Sales"]
-    _run_twice(executor, [_change(Kind.LF_TAG, Action.DELETE, "lf_tag.Domain", MESH, before=more)])
-    assert read_mesh(SPEC, sessions).lf_tags == ()
+    assert read_mesh(SPEC, sessions).lf_tags == (("Domain", ("Finance", "Sales")),)
+
+
+@pytest.mark.parametrize(
+    ("kind", "address", "before", "why"),
+    [
+        (Kind.CATALOG_POLICY, "mesh.catalog_policy", {"policy": "{}"}, "other teams' statements"),
+        (Kind.LF_TAG, "lf_tag.Domain", {"key": "Domain", "values": ["Sales"]}, "LF-tag may be"),
+        (Kind.LAKE_SETTINGS, "mesh.lake_settings", {}, "only ever merged"),
+        (Kind.DATA_LOCATION, "data_location.x", {"resource_arn": "arn:aws:s3:::b"}, "rely on"),
+    ],
+)
+def test_a_delete_the_planner_never_plans_fails_and_deletes_nothing(
+    sessions: AccountSessions,
+    sandbox: InProcessSandbox,
+    kind: Kind,
+    address: str,
+    before: Any,
+    why: str,
+) -> None:
+    """The catalog policy, LF-tags, lake settings and registered locations are shared beyond
+    meshctl: the planner only creates and updates them, and a delete in a plan is refused."""
+    glue = sandbox.session(MESH).client("glue")
+    glue.put_resource_policy(PolicyInJson=json.dumps({"Version": "2012-10-17", "Statement": []}))
+    lf = sandbox.session(MESH).client("lakeformation")
+    lf.create_lf_tag(TagKey="Domain", TagValues=["Sales"])
+
+    [outcome] = _executor(sessions).execute([_change(kind, Action.DELETE, address, MESH, before)])
+
+    assert outcome.status is Status.FAILED
+    assert outcome.error.startswith(f"meshctl never deletes {address}: ") and why in outcome.error
+    assert sessions.stats.calls(service="glue") + sessions.stats.calls(service="lakeformation") == 0
+    assert glue.get_resource_policy()["PolicyInJson"]
+    assert lf.get_lf_tag(TagKey="Domain")["TagValues"] == ["Sales"]
 
 
 def _role(policy_action: str = "glue:Get*") -> Role:
@@ -205,7 +237,7 @@ def test_role_create_update_delete(sessions: AccountSessions) -> None:
     (refused,) = executor.execute(
         [_change(Kind.ROLE, Action.CREATE, role.address, MESH, after=role)]
     )
-    assert refused.status is OutcomeStatus.FAILED
+    assert refused.status is Status.FAILED
     assert "MalformedPolicyDocument" in refused.error and "Invalid principal" in refused.error
     assert _mesh_roles(sessions) == ()
 
@@ -247,7 +279,7 @@ def test_role_trusting_a_principal_iam_does_not_know_yet_waits_for_it(
     (outcome,) = executor.execute(
         [_change(Kind.ROLE, Action.CREATE, role.address, MESH, after=role)]
     )
-    assert outcome.status is OutcomeStatus.DONE, outcome.error
+    assert outcome.status is Status.DONE, outcome.error
     assert waits == [1.0, 2.0]
     assert _mesh_roles(sessions) == (role,)
 
@@ -271,7 +303,7 @@ def test_role_update_writes_only_what_differs(sessions: AccountSessions) -> None
     outcomes = executor.execute(
         [_change(Kind.ROLE, Action.UPDATE, role.address, MESH, wider, role)]
     )
-    assert [o.status for o in outcomes] == [OutcomeStatus.DONE]
+    assert [o.status for o in outcomes] == [Status.DONE]
     assert _mesh_roles(sessions) == (role,)
 
 
@@ -288,7 +320,7 @@ def test_member_role_at_another_path_fails_saying_why(sessions: AccountSessions)
     (outcome,) = _executor(sessions).execute(
         [_change(Kind.ROLE, Action.UPDATE, want.address, PRODUCER, live, want)]
     )
-    assert outcome.status is OutcomeStatus.FAILED
+    assert outcome.status is Status.FAILED
     assert "exists at path /" in outcome.error and "cannot move a role" in outcome.error
     assert iam.get_role(RoleName="DataMeshProducer")["Role"]["Path"] == "/"
 
@@ -370,7 +402,7 @@ def test_iam_user_with_access_keys_is_not_deleted(
     (outcome,) = executor.execute(
         [_change(Kind.IAM_USER, Action.DELETE, user.address, PRODUCER, before=user)]
     )
-    assert outcome.status is OutcomeStatus.FAILED
+    assert outcome.status is Status.FAILED
     assert "has 1 access key;" in outcome.error and "never deletes credentials" in outcome.error
     assert (
         iam.list_access_keys(UserName="DataMeshProducer")["AccessKeyMetadata"][0]["AccessKeyId"]
@@ -470,12 +502,12 @@ def test_grants_are_batched_twenty_a_call(
     grants = [_grant(n, {"SELECT", "DESCRIBE"}, {"SELECT"}) for n in names]
     changes = [_change(Kind.GRANT, Action.CREATE, g.address, MESH, after=g) for g in grants]
     outcomes = _executor(sessions).execute(changes)
-    assert all(o.status is OutcomeStatus.DONE for o in outcomes)
+    assert all(o.status is Status.DONE for o in outcomes)
     assert sessions.stats.calls(operation="BatchGrantPermissions") == 3
     assert _consumer_grants(sessions) == {g.resource.table: g for g in grants}  # grant options kept
 
     again = _executor(sessions).execute(changes)
-    assert all(o.status is OutcomeStatus.DONE for o in again)
+    assert all(o.status is Status.DONE for o in again)
     assert _consumer_grants(sessions) == {g.resource.table: g for g in grants}
 
 
@@ -512,8 +544,8 @@ def test_per_entry_failure_fails_only_that_change(
     outcomes = _executor(sessions).execute(
         [_change(Kind.GRANT, Action.CREATE, g.address, MESH, after=g) for g in (good, missing)]
     )
-    assert outcomes[0].status is OutcomeStatus.DONE
-    assert outcomes[1].status is OutcomeStatus.FAILED
+    assert outcomes[0].status is Status.DONE
+    assert outcomes[1].status is Status.FAILED
     assert "grant failed" in outcomes[1].error and "no_such_table" in outcomes[1].error
     assert set(_consumer_grants(sessions)) == {name}
 
@@ -560,7 +592,7 @@ def test_subscription_create_writes_who_and_why(
 
     # Another plan that thought the record was missing must not overwrite it.
     (outcome,) = _executor(sessions, "plan-2").execute([change])
-    assert outcome.status is OutcomeStatus.FAILED
+    assert outcome.status is Status.FAILED
     assert "changed since plan" in outcome.error
 
 
@@ -586,7 +618,7 @@ def test_conditional_update_refuses_a_record_changed_since_plan(
         ExpressionAttributeValues={":v": {"N": "2"}, ":s": {"S": "Denied"}},
     )
     (outcome,) = _executor(sessions, "plan-2").execute([update])
-    assert outcome.status is OutcomeStatus.FAILED
+    assert outcome.status is Status.FAILED
     assert "changed since plan" in outcome.error and "re-run plan" in outcome.error
     (item,) = _items(sandbox)
     assert item["Status"] == "Denied" and item["Version"] == 2  # untouched
@@ -664,14 +696,14 @@ def test_archive_writes_the_planned_record_and_never_reads_the_reason(
         reason="TEXT FOR PEOPLE ONLY",
     )
     (outcome,) = _executor(sessions, "plan-2").execute([archive])
-    assert outcome.status is OutcomeStatus.DONE
+    assert outcome.status is Status.DONE
     (item,) = _items(sandbox)
     assert item["Status"] == "Deleted"
     assert item["Notes"] == {"archived by meshctl on 2026-05-01: x"}
 
     without_value = replace(archive, before=to_json(replace(live, version=2)), after=None)
     (refused,) = _executor(sessions, "plan-3").execute([without_value])
-    assert refused.status is OutcomeStatus.FAILED
+    assert refused.status is Status.FAILED
     assert "holds no archived record" in refused.error
 
 

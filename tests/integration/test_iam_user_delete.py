@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 from support.sandbox import InProcessSandbox
 
-from meshctl.aws import Outcome, OutcomeStatus
 from meshctl.aws.apply.executor import Executor
 from meshctl.aws.read.snapshot import read_mesh
 from meshctl.aws.sessions import AccountSessions
 from meshctl.codec import canonical_json, to_json
 from meshctl.observed import IamUser
+from meshctl.outcome import Outcome, Status
 from meshctl.planning import policies
 from meshctl.planning.plan import Action, Change, Kind
 from meshctl.spec.model import Account, AccountRole, MeshSettings, MeshSpec
@@ -155,12 +155,12 @@ def _attached_policy(iam: Any) -> Callable[[], None]:
 def test_user_holding_credentials_keeps_its_group_until_they_are_removed(
     sessions: AccountSessions, iam: Any, give: Callable[[Any], Callable[[], None]], named: str
 ) -> None:
-    assert _run(sessions, Action.CREATE).status is OutcomeStatus.DONE
+    assert _run(sessions, Action.CREATE).status is Status.DONE
     assert _pair(iam) == MADE
     remove = give(iam)
 
     refused = _run(sessions, Action.DELETE)
-    assert refused.status is OutcomeStatus.FAILED
+    assert refused.status is Status.FAILED
     assert refused.error == (
         f"IAM user {NAME} has {named}; meshctl never deletes credentials or user policies: "
         "remove them, then apply again"
@@ -170,7 +170,7 @@ def test_user_holding_credentials_keeps_its_group_until_they_are_removed(
     assert read_mesh(SPEC, sessions).iam_users == (USER,)
 
     remove()
-    assert _run(sessions, Action.DELETE).status is OutcomeStatus.DONE
+    assert _run(sessions, Action.DELETE).status is Status.DONE
     assert _pair(iam) == GONE
     assert read_mesh(SPEC, sessions).iam_users == ()
 
@@ -193,6 +193,6 @@ def test_every_blocker_is_named_in_one_message(sessions: AccountSessions, iam: A
 def test_deleting_a_user_already_gone_is_done(sessions: AccountSessions, iam: Any) -> None:
     """The checks find nothing on a user deleted since the plan; the delete is still done."""
     _run(sessions, Action.CREATE)
-    assert _run(sessions, Action.DELETE).status is OutcomeStatus.DONE
-    assert _run(sessions, Action.DELETE).status is OutcomeStatus.DONE
+    assert _run(sessions, Action.DELETE).status is Status.DONE
+    assert _run(sessions, Action.DELETE).status is Status.DONE
     assert _pair(iam) == GONE

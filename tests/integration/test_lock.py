@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from support.sandbox import InProcessSandbox
 
-from meshctl.applier import Outcome, Status, execute_plan
-from meshctl.aws import Outcome as AwsOutcome
+from meshctl.applier import execute_plan
 from meshctl.aws.lease import Lease
 from meshctl.aws.lock import LockTable
 from meshctl.engine import Engine
 from meshctl.errors import LockError
+from meshctl.outcome import Outcome, Status
 from meshctl.planning.plan import Action, Change, Kind, Plan
 from meshctl.sandbox.seed import seed_producers
 
@@ -126,7 +126,7 @@ class RecordingExecutor:
         if not self.calls:
             self._during()
         self.calls.append([c.address for c in changes])
-        return [AwsOutcome.done(c.address) for c in changes]
+        return [Outcome.done(c.address) for c in changes]
 
 
 def _plan() -> Plan:

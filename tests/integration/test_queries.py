@@ -131,6 +131,25 @@ def test_every_page_is_read(table: SubscriptionTable) -> None:
     assert _ops(table)["Scan"] == 3  # 2 + 2 + 1 items
 
 
+def test_a_page_token_repeated_by_the_service_is_an_error_not_an_endless_read(
+    table: SubscriptionTable,
+) -> None:
+    """AWS never sends the same page token twice; an emulator that did would page forever.
+    botocore's paginator stops at the repeat, and meshctl reports it as an AwsError."""
+    client = table.api.client("dynamodb")
+    stuck = {"SubscriptionId": {"S": RECORDS[0].subscription_id}}
+
+    def repeat_token(parsed: dict[str, Any], **_: Any) -> None:
+        parsed["LastEvaluatedKey"] = stuck
+
+    client.meta.events.register("after-call.dynamodb.Scan", repeat_token)
+    with pytest.raises(AwsError) as raised:
+        SubscriptionTable(table.api, TABLE, page_size=2).records(RecordQuery())
+    assert str(raised.value).startswith(f"dynamodb:Scan failed in account {MESH}: ")
+    assert "same next token" in str(raised.value)
+    assert _ops(table)["Scan"] == 2
+
+
 def test_get_item_returns_every_attribute(table: SubscriptionTable) -> None:
     item = table.get_item(RECORDS[2].subscription_id)
     assert item is not None

@@ -5,12 +5,12 @@ from __future__ import annotations
 from support.faults import FaultInjector
 from support.sandbox import InProcessSandbox
 
-from meshctl.aws import OutcomeStatus
 from meshctl.aws.apply.executor import Executor
 from meshctl.aws.read.snapshot import read_mesh
 from meshctl.aws.sessions import AccountSessions
 from meshctl.codec import to_json
 from meshctl.observed import Grant, LfResource, ResourceType
+from meshctl.outcome import Status
 from meshctl.planning.plan import Action, Change, Kind
 from meshctl.spec.model import Account, AccountRole, MeshSettings, MeshSpec
 
@@ -48,8 +48,7 @@ def test_a_call_level_nothing_revoked_answer_is_checked_entry_by_entry(
     held = [_grant("orders"), _grant("customers")]
     never = _grant("payments")  # nothing to revoke: done, as before
     assert all(
-        o.status is OutcomeStatus.DONE
-        for o in executor.execute([_change(Action.CREATE, g) for g in held])
+        o.status is Status.DONE for o in executor.execute([_change(Action.CREATE, g) for g in held])
     )
     # The first revoke call of three entries is answered "No permissions revoked" as a whole.
     faults = FaultInjector(
@@ -60,7 +59,7 @@ def test_a_call_level_nothing_revoked_answer_is_checked_entry_by_entry(
     outcomes = executor.execute([_change(Action.DELETE, g) for g in (*held, never)])
 
     assert faults.injected.total() == 1
-    assert [o.status for o in outcomes] == [OutcomeStatus.DONE] * 3
+    assert [o.status for o in outcomes] == [Status.DONE] * 3
     left = [g for g in read_mesh(SPEC, sessions).grants if g.principal == CONSUMER]
     assert left == []  # the two held grants were really revoked, not just reported done
     assert sessions.stats.calls(operation="BatchRevokePermissions") == 1 + 3

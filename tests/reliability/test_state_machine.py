@@ -74,9 +74,9 @@ T = TypeVar("T")
 
 # `make reliability` sets the number of examples; `make test` runs a fixed, derandomized few.
 EXAMPLES = int(os.environ.get("MESHCTL_STATE_MACHINE_EXAMPLES") or 0)
-STEPS = int(os.environ.get("MESHCTL_STATE_MACHINE_STEPS") or (15 if EXAMPLES else 8))
+STEPS = int(os.environ.get("MESHCTL_STATE_MACHINE_STEPS") or (15 if EXAMPLES else 10))
 SETTINGS = settings(
-    max_examples=EXAMPLES or 6,
+    max_examples=EXAMPLES or 14,
     stateful_step_count=STEPS,
     deadline=None,
     database=None,  # no .hypothesis/ in the repository; a failure prints its sequence

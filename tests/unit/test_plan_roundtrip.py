@@ -6,7 +6,7 @@ import json
 
 from meshctl.codec import from_json, sha256_of, to_json
 from meshctl.observed import Grant, LfResource, ResourceType
-from meshctl.planning.plan import Action, Change, Drift, Kind, Plan
+from meshctl.planning.plan import Action, Change, Drift, GroupRef, Kind, Plan, Scope
 
 
 def _grant() -> Grant:
@@ -44,9 +44,14 @@ def test_plan_round_trips_and_counts_summary() -> None:
                 after=to_json(grant),
                 drift=Drift.MISSING,
                 reason="approved subscription",
+                group=GroupRef(Scope.DATABASE, "sales-111111111111"),
             ),
         ),
     )
+    assert plan.to_json()["changes"][0]["group"] == {
+        "scope": "database",
+        "name": "sales-111111111111",
+    }
     again = Plan.from_json(json.loads(plan.dumps()))
     assert again == plan
     assert again.summary == {"create": 1, "update": 0, "delete": 0}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from importlib.resources import files
 from typing import Any
 
@@ -21,7 +22,7 @@ from meshctl.observed import (
     SubscriptionRecord,
     Table,
 )
-from meshctl.planning.plan import Action, Change, Drift, Kind, Plan
+from meshctl.planning.plan import Action, Change, Drift, GroupRef, Kind, Plan, Scope
 from meshctl.render.markdown import (
     MARKDOWN_MARKER,
     render_apply_result,
@@ -121,6 +122,9 @@ def _full_plan() -> Plan:
         ),
         _unmanaged(),
     )
+    # The planner gives every change its group; here: the role's account, then the product.
+    groups = [GroupRef(Scope.ACCOUNT, PRODUCER)] + [GroupRef(Scope.DATABASE, "sales_db")] * 6
+    changes = tuple(replace(c, group=g) for c, g in zip(changes, groups, strict=True))
     return Plan(
         plan_id="plan-1",
         mesh_file_sha256="a" * 64,

@@ -1,7 +1,7 @@
 """Carry out plan changes: one call per step of same kind, action and account.
 
 The applier groups changes and calls ``Executor.execute``; this module dispatches to the
-action of the kind (``apply_*.py``) and turns results into ``Outcome``s. Grants go together so
+action of the kind (``apply/<kind>.py``) and turns results into ``Outcome``s. Grants go together so
 they can be batched 20 a call; every other kind is carried out change by change.
 
 Failure policy: one change's failure (access denied for one action, a refused conditional write,
@@ -18,7 +18,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import partial
 
-from meshctl.aws import Outcome
 from meshctl.aws.api import AccountApi
 from meshctl.aws.apply import glue as apply_glue
 from meshctl.aws.apply import iam as apply_iam
@@ -30,6 +29,7 @@ from meshctl.aws.errors import is_fatal
 from meshctl.aws.read.lakeformation import read_share_arns
 from meshctl.aws.sessions import AccountSessions
 from meshctl.errors import AwsError
+from meshctl.outcome import Outcome
 from meshctl.planning.plan import Action, Change, Kind
 from meshctl.spec.model import DEFAULT_SUBSCRIPTIONS_TABLE, MeshSpec
 
@@ -93,7 +93,7 @@ class Executor:
             raise ValueError("execute() takes changes of one kind, action and account")
         work = [c for c in changes if c.action is not Action.NOOP]
         ctx = ApplyContext(
-            api=AccountApi(self.sessions, first.account_id),
+            api=AccountApi(self.sessions, first.account_id, sleep=self.sleep),
             mesh_account_id=self.sessions.mesh_account_id,
             who=self.who,
             plan_id=self.plan_id,

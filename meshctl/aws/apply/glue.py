@@ -226,9 +226,7 @@ def resource_link(ctx: ApplyContext, change: Change) -> None:
 def accept_invitations(ctx: ApplyContext, sender: str) -> int:
     """Accept every pending invitation from ``sender``; returns how many were accepted."""
     pending = []
-    for page in ctx.api.pages(
-        "ram", "get_resource_share_invitations", token_in="nextToken", token_out="nextToken"
-    ):
+    for page in ctx.api.pages("ram", "get_resource_share_invitations"):
         pending += [
             inv["resourceShareInvitationArn"]
             for inv in page.get("resourceShareInvitations", [])

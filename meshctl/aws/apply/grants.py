@@ -1,10 +1,11 @@
 """Lake Formation grant actions, batched: at most 20 entries per Batch{Grant,Revoke}Permissions.
 
 Per-entry failures come back in ``Failures`` (not as an exception) and become that change's
-failed Outcome. ``ConcurrentModificationException`` — for a whole call or one entry — is retried
-with backoff. Revoking what is not there ("No permissions revoked", or the grantee has none)
-counts as done: the goal state is reached. When a whole call of several entries answers so, the
-answer cannot say which entry it means: each is revoked again alone, and reported alone.
+failed Outcome. ``ConcurrentModificationException`` is retried with ``retry.CONFLICT_BACKOFF``
+and the executor's sleep: for a whole call by ``AccountApi.call``, for one entry here. Revoking
+what is not there ("No permissions revoked", or the grantee has none) counts as done: the goal
+state is reached. When a whole call of several entries answers so, the answer cannot say which
+entry it means: each is revoked again alone, and reported alone.
 
 An update grants what was added first and revokes what was dropped second, so access never
 drops in between (architecture.md); a change whose grant step failed is not revoked from.
@@ -15,18 +16,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from meshctl.aws import Outcome
 from meshctl.aws.apply.context import ApplyContext
 from meshctl.aws.errors import error_code, error_message, is_fatal
+from meshctl.aws.retry import CONFLICT_BACKOFF, CONFLICT_CODES
 from meshctl.codec import from_json
 from meshctl.errors import AwsError
 from meshctl.observed import Grant
+from meshctl.outcome import Outcome
 from meshctl.planning.canonical import grant_entries
 from meshctl.planning.plan import Action, Change
 
 BATCH_SIZE = 20
-MAX_ATTEMPTS = 6
-CONCURRENT = "ConcurrentModificationException"
 
 Entry = tuple[str, dict[str, Any]]  # (change address, batch entry without Id)
 
@@ -88,7 +88,7 @@ def _batch(ctx: ApplyContext, method: str, entries: list[Entry], errors: dict[st
     for start in range(0, len(entries), BATCH_SIZE):
         # Ids are positions in the chunk: unique per call even if two changes share a grant.
         pending = {str(i): entry for i, entry in enumerate(entries[start : start + BATCH_SIZE])}
-        attempt = 0
+        failed = 0  # tries of this chunk that left entries to retry
         while pending:
             retry: dict[str, Entry] = {}
             try:
@@ -98,15 +98,14 @@ def _batch(ctx: ApplyContext, method: str, entries: list[Entry], errors: dict[st
                     CatalogId=ctx.account_id,
                     Entries=[{**entry, "Id": i} for i, (_, entry) in pending.items()],
                 )
-            except AwsError as exc:
+            except AwsError as exc:  # a conflict here has been retried by AccountApi.call
                 cause = exc.__cause__
-                code = error_code(cause) if cause else ""
-                if code == CONCURRENT and attempt + 1 < MAX_ATTEMPTS:
-                    retry = pending
-                elif cause is not None and is_fatal(cause):
+                if cause is not None and is_fatal(cause):
                     raise
                 elif (
-                    revoke and cause is not None and _nothing_to_revoke(code, error_message(cause))
+                    revoke
+                    and cause is not None
+                    and _nothing_to_revoke(error_code(cause), error_message(cause))
                 ):
                     if len(pending) > 1:
                         # The call as a whole says nothing was revoked, without saying for
@@ -125,12 +124,12 @@ def _batch(ctx: ApplyContext, method: str, entries: list[Entry], errors: dict[st
                 code, message = str(err.get("ErrorCode", "")), str(err.get("ErrorMessage", ""))
                 if revoke and _nothing_to_revoke(code, message):
                     continue
-                if code == CONCURRENT and attempt + 1 < MAX_ATTEMPTS:
+                if code in CONFLICT_CODES and failed + 1 < CONFLICT_BACKOFF.attempts:
                     retry[entry_id] = pending[entry_id]
                     continue
                 verb = "revoke" if revoke else "grant"
                 errors[pending[entry_id][0]] = f"{verb} failed: {code}: {message}"
             pending = retry
             if pending:
-                ctx.sleep(min(8.0, 0.25 * 2**attempt))
-                attempt += 1
+                ctx.sleep(CONFLICT_BACKOFF.delay(failed))
+                failed += 1

@@ -14,13 +14,12 @@ from typing import Any, TypeVar
 
 from meshctl.aws.apply.context import ApplyContext, ChangeFailed
 from meshctl.aws.errors import error_message, is_code
-from meshctl.aws.tracker import MANAGED_BY
+from meshctl.aws.tracker import MANAGED_TAGS
 from meshctl.codec import from_json
 from meshctl.errors import AwsError
 from meshctl.observed import IamUser, Role
 from meshctl.planning.plan import Action, Change
 
-MANAGED_TAG = [{"Key": "ManagedBy", "Value": MANAGED_BY}]
 _EXISTS = frozenset({"EntityAlreadyExists", "EntityAlreadyExistsException"})
 # IAM is eventually consistent: a role or user created moments ago (the member role, the user
 # beside a role) can be refused in a trust policy as an "Invalid principal" for a few seconds.
@@ -96,7 +95,7 @@ def _update_in_place(ctx: ApplyContext, before: Role, wanted: Role) -> bool:
         )
     if wanted.managed_by_meshctl and not before.managed_by_meshctl:
         writes.append(
-            lambda: ctx.api.call("iam", "tag_role", absent=True, RoleName=name, Tags=MANAGED_TAG)
+            lambda: ctx.api.call("iam", "tag_role", absent=True, RoleName=name, Tags=MANAGED_TAGS)
         )
     policy = (wanted.policy_name, wanted.policy)
     if wanted.policy_name and wanted.policy and (before.policy_name, before.policy) != policy:
@@ -124,7 +123,7 @@ def _put_role(ctx: ApplyContext, wanted: Role) -> None:
             RoleName=wanted.name,
             Path=wanted.path or "/",
             AssumeRolePolicyDocument=wanted.trust_policy,
-            Tags=MANAGED_TAG,
+            Tags=MANAGED_TAGS,
         ),
     )
     if created is None:  # it exists: bring trust and marker to the wanted state
@@ -138,7 +137,7 @@ def _put_role(ctx: ApplyContext, wanted: Role) -> None:
             ),
         )
         if wanted.managed_by_meshctl:
-            ctx.api.require("iam", "tag_role", RoleName=wanted.name, Tags=MANAGED_TAG)
+            ctx.api.require("iam", "tag_role", RoleName=wanted.name, Tags=MANAGED_TAGS)
     if wanted.policy_name and wanted.policy:
         ctx.api.require(
             "iam",
@@ -158,19 +157,21 @@ def _delete(ctx: ApplyContext, old: Role) -> None:
 
 
 def _strip_policies(ctx: ApplyContext, entity: str, name: dict[str, Any]) -> None:
-    """Delete the inline policies of a role or group and detach its managed policies."""
-    inline: list[str] = []
-    for page in ctx.api.pages(
-        "iam", f"list_{entity}_policies", token_in="Marker", token_out="Marker", **name
-    ):
-        inline += page.get("PolicyNames", [])
-        if not page.get("IsTruncated"):
-            break
+    """Delete the inline policies of a role or group and detach its managed policies (every
+    page listed before the first change, so no deletion shifts the pages)."""
+    inline = [
+        policy_name
+        for page in ctx.api.pages("iam", f"list_{entity}_policies", absent=True, **name)
+        for policy_name in page.get("PolicyNames", [])
+    ]
+    attached = [
+        policy["PolicyArn"]
+        for page in ctx.api.pages("iam", f"list_attached_{entity}_policies", absent=True, **name)
+        for policy in page.get("AttachedPolicies", [])
+    ]
     for policy_name in inline:
         ctx.api.call("iam", f"delete_{entity}_policy", absent=True, PolicyName=policy_name, **name)
-    attached = ctx.api.call("iam", f"list_attached_{entity}_policies", absent=True, **name)
-    for policy in (attached or {}).get("AttachedPolicies", []):
-        arn = policy["PolicyArn"]
+    for arn in attached:
         ctx.api.call("iam", f"detach_{entity}_policy", absent=True, PolicyArn=arn, **name)
 
 
@@ -183,10 +184,10 @@ def iam_user(ctx: ApplyContext, change: Change) -> None:
     before = from_json(IamUser, change.before) if change.before else None
     user, group = wanted.name, wanted.group_name
     created = ctx.api.call(
-        "iam", "create_user", ok_codes=_EXISTS, UserName=user, Path=wanted.path, Tags=MANAGED_TAG
+        "iam", "create_user", ok_codes=_EXISTS, UserName=user, Path=wanted.path, Tags=MANAGED_TAGS
     )
     if created is None and wanted.managed_by_meshctl:  # it exists: adopt it
-        ctx.api.require("iam", "tag_user", UserName=user, Tags=MANAGED_TAG)
+        ctx.api.require("iam", "tag_user", UserName=user, Tags=MANAGED_TAGS)
     ctx.api.call("iam", "create_group", ok_codes=_EXISTS, GroupName=group, Path=wanted.path)
     if before and before.path != wanted.path:
         ctx.api.call("iam", "update_user", absent=True, UserName=user, NewPath=wanted.path)

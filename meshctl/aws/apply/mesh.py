@@ -1,6 +1,9 @@
 """Mesh-account actions: subscription table, data lake settings, catalog policy, LF-tags.
 
 Each action is idempotent: it reads what it must merge with and writes only what is missing.
+None of these is ever deleted: the planner plans only creates and updates of them (planning/
+kinds/catalog.py), and a delete in a plan fails loudly here rather than remove what is shared
+beyond meshctl.
 """
 
 from __future__ import annotations
@@ -13,15 +16,31 @@ from botocore.exceptions import WaiterError
 from meshctl.aws.apply.context import ApplyContext, ChangeFailed
 from meshctl.aws.read.glue import read_catalog_policy
 from meshctl.aws.read.lakeformation import read_lf_tags
-from meshctl.aws.tracker import MANAGED_BY
+from meshctl.aws.tracker import MANAGED_TAGS
 from meshctl.codec import canonical_json, from_json
 from meshctl.observed import LakeSettings
-from meshctl.planning.plan import Action, Change
+from meshctl.planning.plan import Action, Change, Kind
 
 # Waiting for a new table: DescribeTable every 2 s, for up to 3 minutes.
 TABLE_WAIT = {"Delay": 2, "MaxAttempts": 90}
 # Glue's answer to a PutResourcePolicy whose PolicyHashCondition/PolicyExistsCondition fails.
 CONDITION_FAILED = frozenset({"ConditionCheckFailureException"})
+# Why a delete of each kind is refused (the planner never plans one).
+_NEVER_DELETED = {
+    Kind.SUBSCRIPTIONS_TABLE: "the subscription table holds the history",
+    Kind.LAKE_SETTINGS: "data lake admins and defaults are only ever merged",
+    Kind.CATALOG_POLICY: "the catalog resource policy holds other teams' statements",
+    Kind.LF_TAG: "an LF-tag may be attached to resources meshctl does not manage",
+    Kind.DATA_LOCATION: "another product or team may rely on a registered location",
+}
+
+
+def _refuse_delete(change: Change) -> None:
+    if change.action is Action.DELETE:
+        raise ChangeFailed(
+            f"meshctl never deletes {change.address}: {_NEVER_DELETED[change.kind]}; no plan "
+            "meshctl makes holds this delete"
+        )
 
 
 def subscriptions_table_definition(name: str) -> dict[str, Any]:
@@ -52,13 +71,12 @@ def subscriptions_table_definition(name: str) -> dict[str, Any]:
         ],
         "BillingMode": "PAY_PER_REQUEST",
         "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        "Tags": [{"Key": "ManagedBy", "Value": MANAGED_BY}],
+        "Tags": MANAGED_TAGS,
     }
 
 
 def subscriptions_table(ctx: ApplyContext, change: Change) -> None:
-    if change.action is Action.DELETE:
-        raise ChangeFailed("meshctl never deletes the subscription table; it holds the history")
+    _refuse_delete(change)
     name = str((change.after or {})["name"])
     ctx.api.call(
         "dynamodb",
@@ -75,8 +93,7 @@ def subscriptions_table(ctx: ApplyContext, change: Change) -> None:
 
 def lake_settings(ctx: ApplyContext, change: Change) -> None:
     """Merge admins (never drop one: PutDataLakeSettings is authoritative) and empty defaults."""
-    if change.action is Action.DELETE:
-        return  # admins are never removed by meshctl; nothing to undo
+    _refuse_delete(change)
     desired = from_json(LakeSettings, change.after)
     catalog = ctx.account_id
     current: dict[str, Any] = ctx.api.require(
@@ -97,9 +114,7 @@ def lake_settings(ctx: ApplyContext, change: Change) -> None:
 
 
 def catalog_policy(ctx: ApplyContext, change: Change) -> None:
-    if change.action is Action.DELETE:
-        ctx.api.call("glue", "delete_resource_policy", absent=True)
-        return
+    _refuse_delete(change)
     policy = str((change.after or {})["policy"])
     # PutResourcePolicy replaces the whole policy, which merges the plan's reading of it: it is
     # written only over that reading (the hash read with it, or no policy at all), so an edit
@@ -136,6 +151,7 @@ def _canonical(text: str) -> str:
 def data_location(ctx: ApplyContext, change: Change) -> None:
     """Register a product's S3 location, with Lake Formation's service-linked role (as the
     helper library does); registered already counts as done. Never deregistered by meshctl."""
+    _refuse_delete(change)
     ctx.api.call(
         "lakeformation",
         "register_resource",
@@ -146,17 +162,11 @@ def data_location(ctx: ApplyContext, change: Change) -> None:
 
 
 def lf_tag(ctx: ApplyContext, change: Change) -> None:
+    _refuse_delete(change)
     # Existing values come from ListLFTags (one page holds 1,000 keys) rather than GetLFTag, so a
     # missing tag is an ordinary answer, not an error to interpret.
     existing = dict(read_lf_tags(ctx.api))
     catalog = ctx.account_id
-    if change.action is Action.DELETE:
-        key = str((change.before or {})["key"])
-        if key in existing:
-            ctx.api.call(
-                "lakeformation", "delete_lf_tag", absent=True, CatalogId=catalog, TagKey=key
-            )
-        return
     after = change.after or {}
     key, values = str(after["key"]), sorted(str(v) for v in after["values"])
     if key not in existing:

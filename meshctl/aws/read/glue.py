@@ -31,7 +31,7 @@ TABLE_PAGE = 1000  # SearchTables allows at most 1000
 
 def list_databases(api: AccountApi) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    for page in api.pages("glue", "get_databases", MaxResults=DATABASE_PAGE):
+    for page in api.pages("glue", "get_databases", page_size=DATABASE_PAGE):
         out.extend(page.get("DatabaseList", []))
     return out
 
@@ -40,7 +40,7 @@ def search_tables(api: AccountApi) -> list[dict[str, Any]]:
     """Every table of the account's catalog; table resource links (``<table>_link`` the helper
     library makes) are left out: they are pointers, not tables to copy or compare."""
     out: list[dict[str, Any]] = []
-    for page in api.pages("glue", "search_tables", MaxResults=TABLE_PAGE):
+    for page in api.pages("glue", "search_tables", page_size=TABLE_PAGE):
         out.extend(t for t in page.get("TableList", []) if not t.get("TargetTable"))
     return out
 

@@ -92,12 +92,7 @@ def read_iam(api: AccountApi, *, names: Iterable[str] = ()) -> tuple[list[Role],
     users: dict[str, Mapping[str, Any]] = {}
     named_groups: dict[str, Mapping[str, Any]] = {}  # every "<x>Group" group, by x
     for page in api.pages(
-        "iam",
-        "get_account_authorization_details",
-        token_in="Marker",
-        token_out="Marker",
-        Filter=["Role", "User", "Group"],
-        MaxItems=1000,
+        "iam", "get_account_authorization_details", page_size=1000, Filter=["Role", "User", "Group"]
     ):
         for raw in page.get("RoleDetailList", []):
             if _ours(raw, raw.get("RoleName"), wanted):
@@ -109,8 +104,6 @@ def read_iam(api: AccountApi, *, names: Iterable[str] = ()) -> tuple[list[Role],
             name = str(raw.get("GroupName", ""))
             if name.endswith("Group"):
                 named_groups[name[: -len("Group")]] = raw
-        if not page.get("IsTruncated"):
-            break
     # A user's group counts whatever its path (made elsewhere by hand, it would otherwise look
     # missing to every plan while CreateGroup answers "exists"); other groups count only under
     # the mesh path or with a wanted name.

@@ -18,10 +18,7 @@ PERMISSIONS_PAGE = 1000
 def read_grants(api: AccountApi) -> tuple[Grant, ...]:
     entries: list[dict[str, Any]] = []
     for page in api.pages(
-        "lakeformation",
-        "list_permissions",
-        CatalogId=api.account_id,
-        MaxResults=PERMISSIONS_PAGE,
+        "lakeformation", "list_permissions", page_size=PERMISSIONS_PAGE, CatalogId=api.account_id
     ):
         entries.extend(page.get("PrincipalResourcePermissions", []))
     return canonical_grants(entries, api.account_id)
@@ -32,7 +29,7 @@ def read_share_arns(api: AccountApi) -> dict[tuple[str, str, str], str]:
     ``AdditionalDetails.ResourceShare`` of every grant (pages of 1,000, not one call a record)."""
     shares: dict[tuple[str, str, str], str] = {}
     for page in api.pages(
-        "lakeformation", "list_permissions", CatalogId=api.account_id, MaxResults=PERMISSIONS_PAGE
+        "lakeformation", "list_permissions", page_size=PERMISSIONS_PAGE, CatalogId=api.account_id
     ):
         for entry in page.get("PrincipalResourcePermissions", []):
             arns = entry.get("AdditionalDetails", {}).get("ResourceShare") or []
@@ -49,7 +46,7 @@ def read_share_arns(api: AccountApi) -> dict[tuple[str, str, str], str]:
 def read_locations(api: AccountApi) -> tuple[str, ...]:
     """S3 locations registered with the account's Lake Formation (ListResources pages)."""
     arns: list[str] = []
-    for page in api.pages("lakeformation", "list_resources", MaxResults=PERMISSIONS_PAGE):
+    for page in api.pages("lakeformation", "list_resources", page_size=PERMISSIONS_PAGE):
         arns.extend(str(r["ResourceArn"]) for r in page.get("ResourceInfoList", []))
     return tuple(sorted(arns))
 
@@ -72,7 +69,7 @@ def read_settings(api: AccountApi) -> LakeSettings:
 def read_lf_tags(api: AccountApi) -> tuple[tuple[str, tuple[str, ...]], ...]:
     tags: dict[str, tuple[str, ...]] = {}
     for page in api.pages(
-        "lakeformation", "list_lf_tags", CatalogId=api.account_id, MaxResults=PERMISSIONS_PAGE
+        "lakeformation", "list_lf_tags", page_size=PERMISSIONS_PAGE, CatalogId=api.account_id
     ):
         for tag in page.get("LFTags", []):
             tags[str(tag["TagKey"])] = tuple(sorted(str(v) for v in tag.get("TagValues", [])))

@@ -130,10 +130,6 @@ def _former(account_id: str) -> Account:
     return Account(name=account_id, account_id=account_id, roles=frozenset())
 
 
-def _fragment(**values: Any) -> _Fragment:
-    return _Fragment(**values)
-
-
 def _iam_fragment(api: AccountApi) -> _Fragment:
     roles, users = read_iam(api)
     return _Fragment(roles=roles, iam_users=users)
@@ -147,14 +143,7 @@ def _read_tracker(api: AccountApi, table: str) -> _Fragment:
         return _Fragment(table_exists=False)
     decode = TypeDeserializer().deserialize
     records = []
-    for page in api.pages(
-        "dynamodb",
-        "scan",
-        token_in="ExclusiveStartKey",
-        token_out="LastEvaluatedKey",
-        TableName=table,
-        ConsistentRead=True,
-    ):
+    for page in api.pages("dynamodb", "scan", TableName=table, ConsistentRead=True):
         for raw in page.get("Items", []):
             item = {k: decode(v) for k, v in raw.items()}
             records.append(record_from_item(item))
@@ -220,13 +209,7 @@ def _read_invitations(
     """RAM invitations the mesh account sent: (accepted share ARNs, pending invitation ARNs)."""
     accepted: list[tuple[str, str]] = []
     pending: list[tuple[str, str]] = []
-    for page in api.pages(
-        "ram",
-        "get_resource_share_invitations",
-        token_in="nextToken",
-        token_out="nextToken",
-        maxResults=500,
-    ):
+    for page in api.pages("ram", "get_resource_share_invitations", page_size=500):
         for inv in page.get("resourceShareInvitations", []):
             if str(inv.get("senderAccountId", "")) != mesh_id:
                 continue

@@ -4,7 +4,7 @@ The table has the helper library's indexes (architecture.md): ``<table>-Subscrib
 ``SubscriberPrincipal``) and ``<table>-Owner`` (hash ``OwnerPrincipal``, range ``Status``). A
 filter that names a subscriber reads the Subscriber index, one that names an owner reads the Owner
 index (with ``Status`` in the key condition when a status is given); only a filter naming neither
-scans the table. Every read follows ``LastEvaluatedKey`` to the end.
+scans the table. Every read is paged to the end by botocore's paginator.
 
 The remaining filters (product, status outside the key, archived records) are applied here, on
 the records read: a DynamoDB ``FilterExpression`` would consume the same read capacity and only
@@ -19,7 +19,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
 
-from meshctl.aws.api import AccountApi
+from meshctl.aws.api import AccountApi, is_absent
 from meshctl.aws.tracker import record_from_item
 from meshctl.errors import AwsError
 from meshctl.observed import RecordStatus, SubscriptionRecord
@@ -75,12 +75,16 @@ class SubscriptionTable:
 
     def get_item(self, subscription_id: str) -> dict[str, Any] | None:
         """The whole item (every attribute, as Python values), or None when there is none."""
-        answer = self._call(
+        answer = self.api.call(
+            "dynamodb",
             "get_item",
+            absent=True,
             TableName=self.name,
             Key={"SubscriptionId": {"S": subscription_id}},
             ConsistentRead=True,
         )
+        if answer is None:
+            raise self._missing()
         raw = answer.get("Item")
         return self._item(raw) if raw else None
 
@@ -113,29 +117,21 @@ class SubscriptionTable:
         )
 
     def _pages(self, method: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        start: Any = None
-        while True:
-            args = dict(kwargs)
-            if self.page_size:
-                args["Limit"] = self.page_size
-            if start:
-                args["ExclusiveStartKey"] = start
-            page = self._call(method, **args)
-            for raw in page.get("Items", []):
-                yield self._item(raw)
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                return
+        try:
+            for page in self.api.pages("dynamodb", method, page_size=self.page_size, **kwargs):
+                for raw in page.get("Items", []):
+                    yield self._item(raw)
+        except AwsError as exc:
+            if is_absent(exc):
+                raise self._missing() from exc
+            raise
 
-    def _call(self, method: str, **kwargs: Any) -> dict[str, Any]:
-        answer = self.api.call("dynamodb", method, absent=True, **kwargs)
-        if answer is None:
-            raise AwsError(
-                f"the subscription table {self.name} does not exist in mesh account "
-                f"{self.api.account_id}: check mesh.subscriptions_table (or "
-                "--subscriptions-table), or run `meshctl apply` first"
-            )
-        return answer
+    def _missing(self) -> AwsError:
+        return AwsError(
+            f"the subscription table {self.name} does not exist in mesh account "
+            f"{self.api.account_id}: check mesh.subscriptions_table (or "
+            "--subscriptions-table), or run `meshctl apply` first"
+        )
 
     def _item(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         return {k: self._decode(v) for k, v in raw.items()}

@@ -12,21 +12,20 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from meshctl.codec import canonical_json
+from meshctl.planning.address import Address, database_address, link_address
 from meshctl.planning.desired import (
     DATA_PRODUCT_TAG,
     Desired,
     Seen,
-    database_address,
     is_protected,
-    link_address,
 )
 from meshctl.planning.kinds.changes import ChangeSet, changed_fields
 from meshctl.planning.plan import Kind
 from meshctl.spec.model import MeshSpec
 
-SUBSCRIPTIONS_TABLE_ADDRESS = "mesh.subscriptions_table"
-LAKE_SETTINGS_ADDRESS = "mesh.lake_settings"
-CATALOG_POLICY_ADDRESS = "mesh.catalog_policy"
+SUBSCRIPTIONS_TABLE_ADDRESS = str(Address(Kind.SUBSCRIPTIONS_TABLE, "", ""))
+LAKE_SETTINGS_ADDRESS = str(Address(Kind.LAKE_SETTINGS, "", ""))
+CATALOG_POLICY_ADDRESS = str(Address(Kind.CATALOG_POLICY, "", ""))
 
 
 def _canonical_policy(text: str) -> str:
@@ -80,7 +79,7 @@ def plan_mesh(spec: MeshSpec, seen: Seen, desired: Desired, changes: ChangeSet) 
         )
 
     for key, values in desired.lf_tags.items():
-        address = f"lf_tag.{key}"
+        address = str(Address(Kind.LF_TAG, "", key))
         after = {"key": key, "values": list(values)}
         current = seen.lf_tags.get(key)
         if current is None:

@@ -10,7 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from meshctl import codec
-from meshctl.planning.plan import Action, Change, Drift, Kind
+from meshctl.planning.plan import Action, Change, Drift, GroupRef, Kind, Scope
+
+_MESH_KINDS = frozenset(
+    {Kind.SUBSCRIPTIONS_TABLE, Kind.LAKE_SETTINGS, Kind.CATALOG_POLICY, Kind.LF_TAG}
+)
 
 
 @dataclass
@@ -23,9 +27,6 @@ class Entry:
     after: Any  # the typed desired value, None when absent
     drift: Drift
     reason: str
-    # A non-delete change that must run with the deletes (after the revokes it depends on):
-    # a record update that narrows access is written only once the access is gone.
-    shrink: bool = False
 
     def to_change(self, depends_on: tuple[str, ...]) -> Change:
         return Change(
@@ -38,7 +39,31 @@ class Entry:
             drift=self.drift,
             reason=self.reason,
             depends_on=depends_on,
+            group=self.group,
         )
+
+    @property
+    def group(self) -> GroupRef:
+        """The part of the mesh this change belongs to, from its typed value."""
+        if self.kind in _MESH_KINDS:
+            return GroupRef(Scope.MESH)
+        if self.kind in (Kind.ROLE, Kind.IAM_USER):
+            return GroupRef(Scope.ACCOUNT, self.account_id)
+        value = self.after if self.after is not None else self.before
+        database = ""
+        match self.kind:
+            case Kind.SUBSCRIPTION:
+                if not value.database and value.product:
+                    return GroupRef(Scope.PRODUCT, value.product)
+                database = value.database
+            case Kind.GRANT:
+                database = value.resource.database
+            case Kind.DATABASE | Kind.RESOURCE_LINK:
+                database = value.target_database or value.name
+            case Kind.TABLE:
+                database = value.database
+        # Catalog- and location-level grants belong to no product: they are mesh-wide.
+        return GroupRef(Scope.DATABASE, database) if database else GroupRef(Scope.MESH)
 
 
 @dataclass

@@ -27,7 +27,8 @@ from meshctl.observed import (
     ResourceType,
     SubscriptionRecord,
 )
-from meshctl.planning.desired import Desired, RecordIntent, Seen, link_address
+from meshctl.planning.address import link_address
+from meshctl.planning.desired import Desired, RecordIntent, Seen
 from meshctl.planning.kinds.changes import ChangeSet
 from meshctl.planning.kinds.changes import changed_fields as diff_fields
 from meshctl.planning.plan import Action, Kind

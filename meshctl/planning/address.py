@@ -1,0 +1,44 @@
+"""A change's address: a value built in one place, written as text only at the edge.
+
+``str(address)`` is the text plans, views and users know: ``kind.account/name``
+(``role.555555555555/DataMeshManager``; a grant's "account" is its principal:
+``grant.999999999999/table:555555555555:db.orders``), ``kind.name`` for what has no account
+(``lf_tag.domain``), and ``mesh.<kind>`` for the mesh's singletons (``mesh.lake_settings``).
+Nothing parses the text back: what a view needs (the product, the account) travels as data on
+the change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from meshctl.planning.plan import Kind
+
+# One of each per mesh, in the mesh account.
+MESH_SINGLETONS = frozenset({Kind.SUBSCRIPTIONS_TABLE, Kind.LAKE_SETTINGS, Kind.CATALOG_POLICY})
+
+
+@dataclass(frozen=True, order=True)
+class Address:
+    kind: Kind
+    account: str  # the account id (a grant's principal); "" for what has no account
+    name: str  # "" for the mesh's singletons
+
+    def __str__(self) -> str:
+        if self.kind in MESH_SINGLETONS:
+            return f"mesh.{self.kind.value}"
+        if not self.account:
+            return f"{self.kind.value}.{self.name}"
+        return f"{self.kind.value}.{self.account}/{self.name}"
+
+
+def database_address(account_id: str, name: str) -> str:
+    return str(Address(Kind.DATABASE, account_id, name))
+
+
+def table_address(account_id: str, database: str, name: str) -> str:
+    return str(Address(Kind.TABLE, account_id, f"{database}.{name}"))
+
+
+def link_address(account_id: str, database: str) -> str:
+    return str(Address(Kind.RESOURCE_LINK, account_id, database))
