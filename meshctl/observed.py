@@ -14,6 +14,7 @@ import hashlib
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 
+from meshctl.address import Address, Kind, table_address
 from meshctl.codec import canonical_json
 
 
@@ -60,7 +61,7 @@ class Grant:
 
     @property
     def address(self) -> str:
-        return f"grant.{self.principal}/{self.resource.key}"
+        return str(Address(Kind.GRANT, self.principal, self.resource.key))
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ class Role:
 
     @property
     def address(self) -> str:
-        return f"role.{self.account_id}/{self.name}"
+        return str(Address(Kind.ROLE, self.account_id, self.name))
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ class IamUser:
 
     @property
     def address(self) -> str:
-        return f"iam_user.{self.account_id}/{self.name}"
+        return str(Address(Kind.IAM_USER, self.account_id, self.name))
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ class Database:
 
     @property
     def address(self) -> str:
-        return f"database.{self.account_id}/{self.name}"
+        return str(Address(Kind.DATABASE, self.account_id, self.name))
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ class Table:
 
     @property
     def address(self) -> str:
-        return f"table.{self.account_id}/{self.database}.{self.name}"
+        return table_address(self.account_id, self.database, self.name)
 
 
 class RecordStatus(StrEnum):

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from meshctl.address import Address, Kind, database_address, table_address
 from meshctl.codec import canonical_json
 from meshctl.observed import (
     Database,
@@ -31,7 +32,6 @@ from meshctl.observed import (
     Table,
 )
 from meshctl.planning import iam_layout, policies
-from meshctl.planning.address import database_address, table_address
 from meshctl.planning.canonical import FULL_PERMISSIONS, expand
 from meshctl.spec.model import Account, MeshSpec, Product
 
@@ -114,7 +114,7 @@ class Desired:
         """Add (or union into) the desired grant for (principal, resource)."""
         perms = expand(permissions, resource.type)
         with_grant = expand(grantable, resource.type)
-        address = f"grant.{principal}/{resource.key}"
+        address = str(Address(Kind.GRANT, principal, resource.key))
         old = self.grants.get(address)
         if old is None:
             grant = Grant(principal, resource, perms | with_grant, with_grant)

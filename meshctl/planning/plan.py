@@ -12,7 +12,10 @@ from enum import StrEnum
 from typing import Any
 
 from meshctl import __version__
+from meshctl.address import Kind
 from meshctl.codec import Json, to_json
+
+__all__ = ["Action", "Change", "Drift", "GroupRef", "Kind", "Plan", "Scope"]
 
 FORMAT_VERSION = "1"
 
@@ -29,23 +32,6 @@ class Drift(StrEnum):
     CHANGED = "changed"  # live differs from declared
     UNMANAGED = "unmanaged"  # live, not declared, not meshctl's
     ORPHANED = "orphaned"  # live and meshctl's, no longer declared (or expired)
-
-
-class Kind(StrEnum):
-    """Resource kinds, in the order they are created (deletes run in the reverse order)."""
-
-    SUBSCRIPTIONS_TABLE = "subscriptions_table"
-    IAM_USER = "iam_user"  # before roles: IAM refuses a trust policy naming a missing user
-    ROLE = "role"  # before lake settings: Lake Formation refuses an admin that does not exist
-    LAKE_SETTINGS = "lake_settings"
-    CATALOG_POLICY = "catalog_policy"
-    LF_TAG = "lf_tag"
-    DATA_LOCATION = "data_location"  # a product's S3 location registered with Lake Formation
-    DATABASE = "database"
-    TABLE = "table"
-    GRANT = "grant"
-    RESOURCE_LINK = "resource_link"  # consumer side: invitation accepted, link database created
-    SUBSCRIPTION = "subscription"  # last: a record says Active only once access exists
 
 
 class Scope(StrEnum):

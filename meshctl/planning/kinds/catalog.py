@@ -11,8 +11,8 @@ import json
 from collections.abc import Mapping
 from typing import Protocol
 
+from meshctl.address import Address, database_address, link_address
 from meshctl.codec import canonical_json
-from meshctl.planning.address import Address, database_address, link_address
 from meshctl.planning.desired import (
     DATA_PRODUCT_TAG,
     Desired,

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from meshctl.address import Address
 from meshctl.observed import Database, Grant, ResourceType, Role, SubscriptionRecord
 from meshctl.planning import policies
-from meshctl.planning.address import Address
 from meshctl.planning.canonical import table_name
 from meshctl.planning.kinds.changes import Entry
 from meshctl.planning.plan import Action, Kind

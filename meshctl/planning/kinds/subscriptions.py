@@ -19,6 +19,7 @@ import dataclasses
 from collections.abc import Iterable
 from datetime import date, timedelta
 
+from meshctl.address import link_address
 from meshctl.ids import subscription_id
 from meshctl.observed import (
     Database,
@@ -27,7 +28,6 @@ from meshctl.observed import (
     ResourceType,
     SubscriptionRecord,
 )
-from meshctl.planning.address import link_address
 from meshctl.planning.desired import Desired, RecordIntent, Seen
 from meshctl.planning.kinds.changes import ChangeSet
 from meshctl.planning.kinds.changes import changed_fields as diff_fields

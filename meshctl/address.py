@@ -1,4 +1,7 @@
-"""A change's address: a value built in one place, written as text only at the edge.
+"""Addresses: a value built in one place (here), written as text only at the edge.
+
+The foundation holds it, so the observed model (``observed.py``), the planner and the views
+all build addresses the same way; ``Kind`` lives here for the same reason.
 
 ``str(address)`` is the text plans, views and users know: ``kind.account/name``
 (``role.555555555555/DataMeshManager``; a grant's "account" is its principal:
@@ -11,8 +14,25 @@ the change.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
-from meshctl.planning.plan import Kind
+
+class Kind(StrEnum):
+    """Resource kinds, in the order they are created (deletes run in the reverse order)."""
+
+    SUBSCRIPTIONS_TABLE = "subscriptions_table"
+    IAM_USER = "iam_user"  # before roles: IAM refuses a trust policy naming a missing user
+    ROLE = "role"  # before lake settings: Lake Formation refuses an admin that does not exist
+    LAKE_SETTINGS = "lake_settings"
+    CATALOG_POLICY = "catalog_policy"
+    LF_TAG = "lf_tag"
+    DATA_LOCATION = "data_location"  # a product's S3 location registered with Lake Formation
+    DATABASE = "database"
+    TABLE = "table"
+    GRANT = "grant"
+    RESOURCE_LINK = "resource_link"  # consumer side: invitation accepted, link database created
+    SUBSCRIPTION = "subscription"  # last: a record says Active only once access exists
+
 
 # One of each per mesh, in the mesh account.
 MESH_SINGLETONS = frozenset({Kind.SUBSCRIPTIONS_TABLE, Kind.LAKE_SETTINGS, Kind.CATALOG_POLICY})
