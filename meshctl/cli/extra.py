@@ -11,7 +11,6 @@ say where the mesh is and filters take account ids.
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 from importlib import resources
 from pathlib import Path
@@ -21,9 +20,8 @@ import typer
 from rich.console import Console
 
 from meshctl.errors import MeshctlError
+from meshctl.spec.load import conforms
 from meshctl.spec.model import DEFAULT_SUBSCRIPTIONS_TABLE, MeshSettings, MeshSpec
-
-ACCOUNT_ID = re.compile(r"^\d{12}$")
 
 MeshAccountOption = Annotated[
     str | None,
@@ -60,7 +58,7 @@ def mesh_settings(
         raise MeshctlError(
             "no mesh.yaml here: pass -f FILE, or --mesh-account-id ID (and --region)"
         )
-    if not ACCOUNT_ID.match(account_id):
+    if not conforms("accountId", account_id):
         raise MeshctlError(f"--mesh-account-id must be 12 digits, not {account_id!r}")
     if not region:
         raise MeshctlError("no region: pass --region or set AWS_DEFAULT_REGION")
@@ -73,12 +71,10 @@ def mesh_settings(
 
 
 def _names(pairs: list[str]) -> dict[str, str]:
-    from meshctl.importer.build import ACCOUNT_NAME
-
     names: dict[str, str] = {}
     for pair in pairs:
         account_id, _, name = pair.partition("=")
-        if not ACCOUNT_ID.match(account_id) or not ACCOUNT_NAME.match(name):
+        if not conforms("accountId", account_id) or not conforms("accountName", name):
             raise MeshctlError(
                 f"--account-name {pair!r}: expected ID=NAME, a 12-digit id and a name of "
                 "lowercase letters, digits and -"

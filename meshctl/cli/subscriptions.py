@@ -18,7 +18,6 @@ from rich.console import Console
 from rich.table import Table
 
 from meshctl.cli.extra import (
-    ACCOUNT_ID,
     CredsOption,
     MeshAccountOption,
     RegionOption,
@@ -28,6 +27,7 @@ from meshctl.cli.extra import (
 from meshctl.errors import MeshctlError
 from meshctl.importer.text import STATUS_WORDS
 from meshctl.observed import RecordStatus, SubscriptionRecord
+from meshctl.spec.load import conforms
 from meshctl.spec.model import MeshSettings, MeshSpec
 
 if TYPE_CHECKING:  # boto3 is imported only by the commands that call AWS
@@ -106,7 +106,7 @@ class _Mesh:
             for account in self.spec.accounts:
                 if value == account.name:
                     return account.account_id
-        if ACCOUNT_ID.match(value):
+        if conforms("accountId", value):
             return value
         known = ", ".join(a.name for a in self.spec.accounts) if self.spec else ""
         raise MeshctlError(

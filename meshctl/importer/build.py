@@ -22,7 +22,6 @@ from collections.abc import Mapping
 
 from meshctl.ids import subscription_id
 from meshctl.importer.text import (
-    DATE,
     Found,
     FoundProduct,
     FoundSubscription,
@@ -33,13 +32,11 @@ from meshctl.importer.text import (
 from meshctl.observed import ObservedMesh, RecordStatus, SubscriptionRecord, Table
 from meshctl.planning.desired import DATA_PRODUCT_TAG, VOLATILE_TABLE_PARAMETERS
 from meshctl.planning.policies import MESH_ROLE_PATH
+from meshctl.spec.load import conforms
 from meshctl.spec.model import TABLE_PERMISSIONS, MeshSettings
 
 _ADMIN_ROLE = re.compile(r"^DataMeshAdmin(Producer|Consumer)-(\d{12})$")
 _ACCOUNT_SUFFIX = re.compile(r"^(.+)-(\d{12})$")
-ACCOUNT_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
-_PRODUCT_NAME = re.compile(r"^(?!.*\.\.)[a-z][a-z0-9_.-]{0,127}$")
-_PRINCIPAL = re.compile(r"^[A-Za-z0-9@._+:/=,-]{1,256}$")
 _CONTROL_BUT_TAB_NEWLINE = re.compile(
     r"[\x00-\x08\x0b-\x1f\x7f]+"
 )  # what a description may not hold
@@ -131,13 +128,13 @@ def _producer_of(db: str, copies: list[Table], observed: ObservedMesh) -> str | 
 
 
 def _product_name(db: str, producer_id: str, tagged: str, used: set[str]) -> Noted:
-    if _PRODUCT_NAME.match(tagged) and tagged not in used:
+    if conforms("productName", tagged) and tagged not in used:
         return Noted(tagged)
     base = db.removesuffix(f"-{producer_id}")
     for candidate in (base, db):
         name = re.sub(r"[^a-z0-9_.-]+", "-", candidate.lower()).replace("..", ".")
         name = name if name[:1].isalpha() else f"p-{name}"
-        if _PRODUCT_NAME.match(name) and name not in used:
+        if conforms("productName", name) and name not in used:
             return Noted(name, f"name inferred from mesh database {db}")
     return Noted(f"p-{len(used)}", f"name made up for mesh database {db}")
 
@@ -238,7 +235,7 @@ def _subscription(
         dropped = ", ".join(sorted(set(tables) - set(product.tables)))
         notes.append(f"dropped tables not in the product: {dropped}")
         tables = tuple(t for t in tables if t in product.tables)
-    if record.expires and not (DATE.match(record.expires) and is_date(record.expires)):
+    if record.expires and not (conforms("date", record.expires) and is_date(record.expires)):
         notes.append(f"dropped expires {record.expires!r}: not a YYYY-MM-DD date")
     consumer = found.account(consumer_id)
     if "consumer" not in consumer.roles:
@@ -260,7 +257,7 @@ def _approver(record: SubscriptionRecord) -> Noted:
         (record.created_by, "inferred from CreatedBy"),
     ]
     for value, note in candidates:
-        if value and _PRINCIPAL.match(value):
+        if value and conforms("principal", value):
             return Noted(value, note)
     return Noted("unknown-approver", "the table records no approver: put the real one here")
 
@@ -272,7 +269,7 @@ def _name_accounts(found: Found, names: Mapping[str, str]) -> None:
     taken: set[str] = set()
     for account_id, account in sorted(found.accounts.items()):
         chosen = names.get(account_id, "")
-        if ACCOUNT_NAME.match(chosen) and chosen not in taken:
+        if conforms("accountName", chosen) and chosen not in taken:
             account.name = Noted(chosen)
             taken.add(chosen)
     prefixes: dict[str, set[str]] = {}
@@ -284,7 +281,7 @@ def _name_accounts(found: Found, names: Mapping[str, str]) -> None:
             continue
         heads = prefixes.get(account_id, set())
         head = next(iter(heads)) if len(heads) == 1 else ""
-        if ACCOUNT_NAME.match(head) and head not in taken:
+        if conforms("accountName", head) and head not in taken:
             account.name = Noted(head, "name inferred from its products' names")
         else:
             account.name = Noted(f"acct-{account_id}")

@@ -15,10 +15,10 @@ import yaml
 
 from meshctl import __version__
 from meshctl.observed import RecordStatus, SubscriptionRecord
+from meshctl.spec.load import conforms
 from meshctl.spec.model import MeshSettings
 from meshctl.spec.rules import default_mesh_database
 
-DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _PLAIN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_@./+=:, -]*$")
 _PLAIN_IN_LIST = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_@./+=:-]*$")
@@ -189,7 +189,7 @@ def _render_subscription(sub: FoundSubscription, consumer: str) -> list[str]:
     purpose = CONTROL.sub(" ", record.purpose)[:1024]
     if purpose:
         out.append(f"    purpose: {_scalar(purpose)}")
-    if DATE.match(record.expires) and is_date(record.expires):
+    if conforms("date", record.expires) and is_date(record.expires):
         out.append(f"    expires: {record.expires}")
     return out
 

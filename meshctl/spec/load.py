@@ -134,6 +134,20 @@ def _validator() -> Draft202012Validator:
     return Draft202012Validator(_python_anchors(_inline_refs(shipped, shipped["$defs"])))
 
 
+def conforms(definition: str, value: str) -> bool:
+    """Whether ``value`` is a valid ``$defs/<definition>`` of the shipped schema (an account id,
+    an account or product name, a principal, a date): the one source of these rules, so other
+    modules (the importer, the CLI) never copy a pattern."""
+    valid: bool = _definition_validator(definition).is_valid(value)
+    return valid
+
+
+@cache
+def _definition_validator(definition: str) -> Draft202012Validator:
+    defs = schema()["$defs"]
+    return Draft202012Validator(_python_anchors(_inline_refs(defs[definition], defs)))
+
+
 def _python_anchors(node: Any) -> Any:
     """The schema's patterns are ECMA regexes, where ``$`` is the end of the text; Python's ``$``
     (which jsonschema uses) also matches before a final newline, so '111111111111\\n' would pass

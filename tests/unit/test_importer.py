@@ -263,3 +263,14 @@ def test_output_is_deterministic() -> None:
     assert import_mesh(SETTINGS, _observed(*records)) == import_mesh(
         SETTINGS, _observed(*reversed(records))
     )
+
+
+def test_importer_and_cli_use_the_schema_definitions_not_copies() -> None:
+    """An account name of 64 characters or an id with a trailing newline is refused by the file's
+    schema, and so by every name the importer or the CLI checks (one source of the rule)."""
+    from meshctl.spec.load import conforms
+
+    assert conforms("accountName", "a" * 63) and not conforms("accountName", "a" * 64)
+    assert conforms("accountId", "111111111111") and not conforms("accountId", "111111111111\n")
+    assert not conforms("productName", "sales..orders")
+    assert conforms("date", "2026-12-03") and not conforms("date", "3 Dec 2026")
