@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from meshctl.planning.plan import Action, Change, Kind, Plan
+from meshctl.render.deltas import FieldDelta
 from meshctl.render.views import ChangeView, plan_groups, summary_line, unmanaged_count
 
 APPLY_STATUSES = ("done", "failed", "skipped")
@@ -74,25 +75,26 @@ def _print_view(view: ChangeView, console: Console) -> None:
     if change.drift:
         line.append(f" [{change.drift.value}]", style="dim")
     console.print(line)
-    for i, detail in enumerate(view.details):
-        # The first detail is the reason (when there is one); field deltas are coloured by sign.
-        is_reason = i == 0 and bool(change.reason)
-        console.print(_detail(detail, dim=is_reason))
+    if change.reason:
+        console.print(Text(f"        {change.reason}", style="dim"))
+    for fact in view.facts:
+        console.print(Text(f"        {fact}"))
+    for delta in view.deltas:
+        console.print(_delta(delta))
+    if view.more:
+        console.print(Text(f"        ... and {view.more} more differences"))
 
 
-def _detail(detail: str, *, dim: bool) -> Text:
-    text = Text("        ")
-    if dim or ": " not in detail:
-        text.append(detail, style="dim" if dim else "")
+def _delta(delta: FieldDelta) -> Text:
+    """A set change as green +added and red -removed items; any other as ``before -> after``."""
+    text = Text(f"        {delta.field}: ")
+    if not delta.is_set_change:
+        text.append(f"{delta.before} -> {delta.after}")
         return text
-    field, _, value = detail.partition(": ")
-    text.append(f"{field}: ")
-    tokens = value.split(" ")
-    if not all(len(t) > 1 and t[0] in "+-" and t != "->" for t in tokens):
-        text.append(value)  # an "old -> new" change, not a +ADDED -REMOVED delta
-        return text
-    for i, token in enumerate(tokens):
-        text.append(("" if i == 0 else " ") + token, style="green" if token[0] == "+" else "red")
+    items = [(f"+{v}", "green") for v in delta.added] + [(f"-{v}", "red") for v in delta.removed]
+    for i, (item, style) in enumerate(items):
+        text.append(" " if i else "")
+        text.append(item, style=style)
     return text
 
 

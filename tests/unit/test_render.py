@@ -213,6 +213,46 @@ def test_subscription_update_shows_status_not_bookkeeping() -> None:
     assert "version" not in out
 
 
+def test_added_permissions_are_green_and_removed_red_on_a_terminal() -> None:
+    before = _grant("888888888888", {"DESCRIBE", "INSERT"})
+    after = _grant("888888888888", {"DESCRIBE", "SELECT"})
+    out = _text(Plan("p", "a", "b", changes=(_grant_update(before, after),)), terminal=True)
+    assert "permissions: \x1b[32m+SELECT\x1b[0m \x1b[31m-INSERT\x1b[0m" in out
+
+
+def test_a_policy_change_names_its_field_path_and_a_reorder_is_not_an_edit() -> None:
+    def role(actions: list[str], tags: list[list[str]]) -> dict[str, Any]:
+        policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions}]}
+        return {"name": "r", "policy": json.dumps(policy), "tags": tags}
+
+    change = Change(
+        "role.111111111111/r",
+        Kind.ROLE,
+        Action.UPDATE,
+        PRODUCER,
+        before=role(["glue:GetTable", "s3:GetObject"], [["a", "1"], ["b", "2"]]),
+        after=role(["s3:GetObject", "glue:GetTable", "glue:GetDatabase"], [["b", "2"], ["a", "1"]]),
+    )
+    out = _text(Plan("p", "a", "b", changes=(change,)))
+    assert "policy.Statement[0].Action: +glue:GetDatabase" in out
+    assert "tags: (reordered) -> b=2, a=1" in out  # the order of a list is shown, never hidden
+    assert "s3:GetObject" not in out
+
+
+def test_a_scalar_change_shows_before_and_after() -> None:
+    change = Change(
+        "database.555555555555/sales_db",
+        Kind.DATABASE,
+        Action.UPDATE,
+        MESH,
+        before={"name": "sales_db", "description": "old"},
+        after={"name": "sales_db", "description": "new", "protected": True},
+    )
+    out = _text(Plan("p", "a", "b", changes=(change,)))
+    assert 'description: "old" -> "new"' in out
+    assert "protected: (none) -> true" in out
+
+
 def test_colours_only_on_a_terminal_and_markup_is_printed_literally() -> None:
     plan = Plan(
         "p", "a", "b", changes=(_create(_grant(CONSUMER, {"SELECT"}), Kind.GRANT, "g[red]"),)
