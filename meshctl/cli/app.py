@@ -80,6 +80,21 @@ PruneOption = Annotated[
 StatsOption = Annotated[
     bool, typer.Option("--stats", help="Print AWS calls per account, service and operation.")
 ]
+StrictOption = Annotated[
+    bool,
+    typer.Option(
+        "--strict", help="Treat every warning and held product as an error (exit 1; for CI)."
+    ),
+]
+
+
+def _refuse_if_strict(the_plan: Plan, strict: bool, *, applying: bool) -> None:
+    """``--strict``: a plan with warnings or held items is an error, before any write."""
+    if not strict or not (the_plan.warnings or the_plan.held):
+        return
+    counts = f"{len(the_plan.warnings)} warning(s) and {len(the_plan.held)} held item(s)"
+    then = "; nothing was applied" if applying else ""
+    raise PlanError(f"--strict: the plan has {counts} (listed above){then}")
 
 
 class OutputFormat(StrEnum):
@@ -110,6 +125,7 @@ def plan(
     ] = False,
     prune: PruneOption = False,
     stats: StatsOption = False,
+    strict: StrictOption = False,
     credentials_file: CredsOption = None,
 ) -> int:
     """Show what apply would change to make AWS match the mesh file."""
@@ -134,7 +150,9 @@ def plan(
         err.print(f"Saved the plan to {out}. Apply it with: meshctl apply {out}", markup=False)
     if stats:
         _print_stats(engine, started, Console(stderr=True))
-    return 2 if detailed_exitcode and the_plan.has_changes else 0
+    _refuse_if_strict(the_plan, strict, applying=False)
+    # Held products are not "no changes": AWS does not match the file while they last.
+    return 2 if detailed_exitcode and (the_plan.has_changes or the_plan.held) else 0
 
 
 @app.command()
@@ -154,6 +172,7 @@ def apply(
         bool, typer.Option("--allow-mass-revoke", help="Allow more revokes than --max-revokes.")
     ] = False,
     stats: StatsOption = False,
+    strict: StrictOption = False,
     credentials_file: CredsOption = None,
 ) -> int:
     """Make AWS match the mesh file (or carry out a saved plan exactly)."""
@@ -170,11 +189,13 @@ def apply(
         if saved is not None:
             # Guards first: a plan they refuse must stay usable with --allow-mass-revoke.
             check_guards(saved, max_revokes=max_revokes, allow_mass_revoke=allow_mass_revoke)
+            _refuse_if_strict(saved, strict, applying=True)
             engine.check_saved_plan(saved)
             the_plan = saved
         else:
             the_plan = engine.plan(prune=prune)
             render_text(the_plan, console)
+            _refuse_if_strict(the_plan, strict, applying=True)
             if not the_plan.has_changes:
                 return 0
             if not auto_approve and not _confirm(console):

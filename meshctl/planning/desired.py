@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from meshctl.address import Address, Kind, database_address, table_address
+from meshctl.address import Address, Kind, database_address
 from meshctl.codec import canonical_json
 from meshctl.observed import (
     Database,
@@ -33,6 +33,7 @@ from meshctl.observed import (
 )
 from meshctl.planning import iam_layout, policies
 from meshctl.planning.canonical import FULL_PERMISSIONS, expand
+from meshctl.planning.plan import Held
 from meshctl.spec.model import Account, MeshSpec, Product
 
 DATA_PRODUCT_TAG = "DataProduct"
@@ -77,6 +78,7 @@ class ProductView:
     producer_id: str
     tables: tuple[str, ...]  # the product's table names (``*`` resolved), sorted
     available: frozenset[str]  # tables whose mesh copy exists or is planned (grants go there)
+    held: bool = False  # a declared source is missing: its subscriptions gain nothing (Held)
 
 
 @dataclass
@@ -101,6 +103,7 @@ class Desired:
     producer_of: dict[str, str] = field(default_factory=dict)  # mesh database -> producer id
     reasons: dict[str, str] = field(default_factory=dict)  # address -> why it is wanted
     warnings: list[str] = field(default_factory=list)
+    held: list[Held] = field(default_factory=list)  # declared, missing in AWS (plan.Held)
 
     def add_grant(
         self,
@@ -158,6 +161,7 @@ class Seen:
     databases: dict[str, Database] = field(default_factory=dict)
     tables: dict[str, Table] = field(default_factory=dict)
     tables_by_db: dict[tuple[str, str], list[Table]] = field(default_factory=dict)
+    grants: dict[str, Grant] = field(default_factory=dict)
     records_by_id: dict[str, SubscriptionRecord] = field(default_factory=dict)
     lf_tags: dict[str, tuple[str, ...]] = field(default_factory=dict)
     pending: dict[str, list[str]] = field(default_factory=dict)
@@ -169,6 +173,7 @@ class Seen:
         seen.iam_users = {u.address: u for u in observed.iam_users}
         seen.databases = {d.address: d for d in observed.databases}
         seen.tables = {t.address: t for t in observed.tables}
+        seen.grants = {g.address: g for g in observed.grants}
         for t in observed.tables:
             seen.tables_by_db.setdefault((t.account_id, t.database), []).append(t)
         seen.records_by_id = {r.subscription_id: r for r in observed.subscriptions}
@@ -283,16 +288,23 @@ def _product(
     m = spec.mesh.account_id
     p = producer.account_id
     db = product.mesh_database
-    sources = {t.name: t for t in seen.tables_by_db.get((p, product.source_database), ())}
+    src = product.source_database
+    sources = {t.name: t for t in seen.tables_by_db.get((p, src), ())}
+    served = {t.name for t in seen.tables_by_db.get((m, db), ())}  # live mesh copies
     if product.all_tables:
-        names = tuple(sorted(sources))
-        if not names:
-            desired.warnings.append(
-                f"product {product.name}: no tables found in source database "
-                f"{product.source_database} of producer account {p}"
-            )
+        # No source table at all: keep serving the live copies, never delete them for this.
+        names = tuple(sorted(sources or served))
+        missing: tuple[str, ...] = () if sources else (f"database {src} (or any table in it)",)
     else:
         names = tuple(sorted(set(product.tables)))
+        missing = tuple(f"table {src}.{n}" for n in names if n not in sources and n not in served)
+    if missing:
+        desired.held.append(Held(f"product {product.name}", p, missing))
+        if database_address(m, db) not in seen.databases:
+            # Nothing of it is live: want nothing, so apply creates no empty mesh database.
+            view = ProductView(product, p, names, frozenset(), held=True)
+            desired.products[product.name] = view
+            return
 
     db_address = database_address(m, db)
     desired.databases[db_address] = _mesh_database(m, product, desired.databases.get(db_address))
@@ -316,11 +328,12 @@ def _product(
             )
             available.add(name)
         else:
-            desired.warnings.append(
-                f"source table {product.source_database}.{name} not found in producer account "
-                f"{p} (product {product.name})"
-            )
-            if table_address(m, db, name) in seen.tables:
+            if not missing:  # a held product's message names its missing tables already
+                desired.warnings.append(
+                    f"source table {src}.{name} not found in producer account {p} (product "
+                    f"{product.name}): meshctl keeps serving the last copy of it"
+                )
+            if name in served:
                 available.add(name)  # keep serving the last copy; never delete it for this
         kept.add(name)
 
@@ -336,7 +349,9 @@ def _product(
         desired.add_grant(
             read_only, resource, READ_ONLY_TABLE_PERMISSIONS, why="mesh-wide metadata read access"
         )
-    desired.products[product.name] = ProductView(product, p, names, frozenset(available))
+    desired.products[product.name] = ProductView(
+        product, p, names, frozenset(available), held=bool(missing)
+    )
 
 
 def _table_copy(m: str, db: str, producer_id: str, source: Table) -> Table:

@@ -15,7 +15,7 @@ from meshctl import __version__
 from meshctl.address import Kind
 from meshctl.codec import Json, to_json
 
-__all__ = ["Action", "Change", "Drift", "GroupRef", "Kind", "Plan", "Scope"]
+__all__ = ["Action", "Change", "Drift", "GroupRef", "Held", "Kind", "Plan", "Scope"]
 
 FORMAT_VERSION = "1"
 
@@ -101,6 +101,39 @@ def _group(data: Any) -> GroupRef | None:
 
 
 @dataclass(frozen=True)
+class Held:
+    """What apply leaves exactly as it is because what the file declares does not exist in AWS.
+
+    A product whose source database or tables are missing (or a subscription naming a table the
+    product does not have) gets no mesh database, grant, link or record claiming access until they
+    exist; access that is live already is kept, never revoked for this. A plan with anything held
+    is never "No changes" (and ``plan --detailed-exitcode`` exits 2 while it lasts).
+    """
+
+    subject: str  # "product sales.orders" or "subscription marketing/sales.orders"
+    account_id: str  # where the missing source should be (the producer account)
+    missing: tuple[str, ...]  # "database loyalty", "table loyalty.points"
+
+    @property
+    def message(self) -> str:
+        return (
+            f"{self.subject}: {', '.join(self.missing)} not found in account {self.account_id}; "
+            "held: apply grants and records nothing for it until it exists"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "subject": self.subject,
+            "account_id": self.account_id,
+            "missing": list(self.missing),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Held:
+        return cls(str(data["subject"]), str(data["account_id"]), tuple(data["missing"]))
+
+
+@dataclass(frozen=True)
 class Plan:
     plan_id: str
     mesh_file_sha256: str
@@ -111,6 +144,7 @@ class Plan:
     meshctl_version: str = __version__
     # Facts apply needs that are not resource changes (who/why), never credentials.
     context: tuple[tuple[str, str], ...] = field(default=())
+    held: tuple[Held, ...] = ()  # declared but missing in AWS: nothing is applied for these
 
     @property
     def effective_changes(self) -> tuple[Change, ...]:
@@ -137,6 +171,7 @@ class Plan:
             "observed_fingerprint": self.observed_fingerprint,
             "changes": [c.to_json() for c in self.changes],
             "warnings": list(self.warnings),
+            "held": [h.to_json() for h in self.held],
             "context": to_json(dict(self.context)),
             "summary": self.summary,
         }
@@ -157,4 +192,5 @@ class Plan:
             created_at=data.get("created_at", ""),
             meshctl_version=data.get("meshctl_version", __version__),
             context=tuple(sorted((data.get("context") or {}).items())),
+            held=tuple(Held.from_json(h) for h in data.get("held") or ()),
         )

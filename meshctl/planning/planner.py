@@ -135,6 +135,7 @@ def make_plan(
         warnings=tuple(desired.warnings + grant_warnings),
         created_at=created_at,
         context=(("prune", json.dumps(prune)), ("today", today.isoformat())),
+        held=tuple(desired.held),
     )
 
 

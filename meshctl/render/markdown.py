@@ -13,6 +13,7 @@ import re
 from meshctl.planning.plan import Plan
 from meshctl.render.text import render_apply_result, render_stats, render_text
 from meshctl.render.views import (
+    HELD_HEADING,
     NO_CHANGES,
     UNMANAGED_NOTE,
     ChangeView,
@@ -64,6 +65,8 @@ def render_markdown(plan: Plan) -> str:
         "|---:|---:|---:|---:|",
         f"| {s['create']} | {s['update']} | {s['delete']} | {unmanaged_count(plan)} |",
     ]
+    if plan.held:
+        out += ["", f"#### {_md(HELD_HEADING)}", "", *(f"- ❌ {_md(h.message)}" for h in plan.held)]
     for group in plan_groups(plan):
         lines = [_clean(line) for v in group.views for line in _view_lines(v)]
         fence = "`" * max(3, _longest_backtick_run(lines) + 1)

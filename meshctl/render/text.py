@@ -15,7 +15,13 @@ from rich.text import Text
 
 from meshctl.planning.plan import Action, Change, Kind, Plan
 from meshctl.render.deltas import FieldDelta
-from meshctl.render.views import ChangeView, plan_groups, summary_line, unmanaged_count
+from meshctl.render.views import (
+    HELD_HEADING,
+    ChangeView,
+    plan_groups,
+    summary_line,
+    unmanaged_count,
+)
 
 APPLY_STATUSES = ("done", "failed", "skipped")
 _STATUS_STYLE = {"done": "green", "failed": "bold red", "skipped": "yellow"}
@@ -42,6 +48,11 @@ def render_text(plan: Plan, console: Console) -> None:
         console.print(Text(group.label, style="bold"))
         for view in group.views:
             _print_view(view, console)
+    if plan.held:
+        console.print()
+        console.print(Text(HELD_HEADING, style="bold red"))
+        for held in plan.held:
+            console.print(Text.assemble(("  ✗ ", "red"), held.message))
     if plan.warnings:
         console.print()
         console.print(Text("Warnings:", style="bold yellow"))
@@ -57,7 +68,7 @@ def render_text(plan: Plan, console: Console) -> None:
                 style="dim",
             )
         )
-    style = "bold" if plan.has_changes else "bold green"
+    style = "bold" if plan.has_changes or plan.held else "bold green"
     console.print(Text(summary_line(plan), style=style))
 
 

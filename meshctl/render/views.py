@@ -55,13 +55,22 @@ class Group:
 
 
 def summary_line(plan: Plan) -> str:
-    """The last line of every plan view; the CLI and CI match on its exact form."""
-    if not plan.has_changes:
+    """The last line of every plan view; the CLI and CI match on its exact form.
+
+    "No changes" only when nothing differs and nothing is held: a product whose declared source is
+    missing is never reported as matching AWS."""
+    if not plan.has_changes and not plan.held:
         return NO_CHANGES
     s = plan.summary
-    return (
+    line = (
         f"Plan: {s['create']} to create, {s['update']} to update, {s['delete']} to archive/revoke."
     )
+    if plan.held:
+        line += f" {len(plan.held)} held: declared but missing in AWS (see Held)."
+    return line
+
+
+HELD_HEADING = "Held (declared but missing in AWS; apply adds no access for these):"
 
 
 def unmanaged_count(plan: Plan) -> int:

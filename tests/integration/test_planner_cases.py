@@ -54,6 +54,8 @@ def check_plan(case: dict[str, Any], plan: Plan) -> None:
     assert got == case["expected"]
     if "warnings" in case:
         assert list(plan.warnings) == case["warnings"]
+    if "held" in case:
+        assert [h.message for h in plan.held] == case["held"]
     by_address = {c.address: c for c in plan.changes}
     for address, deps in case.get("depends_on", {}).items():
         assert sorted(by_address[address].depends_on) == sorted(deps), address
