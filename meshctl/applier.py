@@ -58,9 +58,10 @@ def check_guards(plan: Plan, *, max_revokes: int, allow_mass_revoke: bool) -> No
     revokes = revoke_count(plan)
     if revokes > max_revokes and not allow_mass_revoke:
         raise PlanError(
-            f"the plan revokes or archives {revokes} grants/subscriptions, more than "
-            f"--max-revokes {max_revokes}; nothing was changed. Review the plan, then re-run "
-            "with --allow-mass-revoke (or a higher --max-revokes) if it is intended."
+            f"the plan takes away {revokes} (revokes, archives, deletes and updates that drop a "
+            f"permission: the count its summary shows), more than --max-revokes {max_revokes}; "
+            "nothing was changed. Review the plan, then re-run with --allow-mass-revoke (or a "
+            "higher --max-revokes) if it is intended."
         )
 
 

@@ -140,14 +140,15 @@ def make_plan(
 
 
 def revoke_count(plan: Plan) -> int:
-    """Changes that take access away, for the ``--max-revokes`` guard.
+    """What the plan takes away, the one count the summary shows and ``--max-revokes`` checks.
 
-    Grant revokes and record archives, and grant updates that drop a permission (the update
-    revokes what it drops, after granting what it adds).
+    Every delete (a grant revoke, a record archive, a resource link, table, database, role or
+    user removed: each takes access or something access rests on), and every grant update that
+    drops a permission (the update revokes what it drops, after granting what it adds).
     """
     count = 0
     for change in plan.effective_changes:
-        if change.action is Action.DELETE and change.kind in (Kind.GRANT, Kind.SUBSCRIPTION):
+        if change.action is Action.DELETE:
             count += 1
         elif change.action is Action.UPDATE and change.kind is Kind.GRANT:
             before, after = change.before or {}, change.after or {}

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from meshctl.planning.plan import Action, Change, Drift, GroupRef, Kind, Plan, Scope
+from meshctl.planning.planner import revoke_count
 from meshctl.render.deltas import FieldDelta, field_deltas
 
 _MAX_DETAIL_LINES = 12
@@ -63,8 +64,10 @@ def summary_line(plan: Plan) -> str:
         return NO_CHANGES
     s = plan.summary
     line = (
-        f"Plan: {s['create']} to create, {s['update']} to update, {s['delete']} to archive/revoke."
+        f"Plan: {s['create']} to create, {s['update']} to update, {s['delete']} to archive/revoke"
     )
+    removals = revoke_count(plan)
+    line += f" ({removals} toward --max-revokes)." if removals else "."
     if plan.held:
         line += f" {len(plan.held)} held: declared but missing in AWS (see Held)."
     return line

@@ -226,12 +226,14 @@ def test_a_held_lock_refuses_apply_and_unlock_releases_it(
 
 def test_max_revokes_refuses_until_allowed(server: ServerSandbox, mesh_file: Path) -> None:
     assert auto_apply(server, mesh_file).returncode == 0
-    # 8 grants revoked + 3 records archived (+ 3 consumer links deleted, not counted as revokes)
+    # 8 grants revoked + 3 records archived + 3 consumer links deleted: one count, everywhere.
     remove_subscriptions(mesh_file, "sales.orders")
+    planned = meshctl(server, "plan", "-f", str(mesh_file), cwd=mesh_file.parent)
+    assert "14 to archive/revoke (14 toward --max-revokes)." in planned.stdout
 
     refused = auto_apply(server, mesh_file, "--max-revokes", "5")
     assert refused.returncode == 1
-    assert "revokes or archives 11" in refused.stderr and "--max-revokes 5" in refused.stderr
+    assert "takes away 14" in refused.stderr and "--max-revokes 5" in refused.stderr
     assert "Apply complete" not in refused.stdout
     assert status_of(server, MARKETING, "sales.orders") == "Active"
 

@@ -153,7 +153,9 @@ def _schema_validator() -> Draft202012Validator:
 
 def test_summary_line_counts_creates_updates_and_archives_last() -> None:
     out = _text(_full_plan())
-    assert out.strip().splitlines()[-1] == "Plan: 3 to create, 1 to update, 2 to archive/revoke."
+    # 2 deletes and a grant update that drops INSERT: 3 toward the guard, shown in the summary.
+    last = out.strip().splitlines()[-1]
+    assert last == "Plan: 3 to create, 1 to update, 2 to archive/revoke (3 toward --max-revokes)."
 
 
 def test_empty_plan_says_aws_matches_the_file() -> None:
@@ -277,7 +279,7 @@ def test_markdown_is_a_findable_collapsible_pr_comment_without_ansi() -> None:
     )
     assert md.splitlines()[0] == MARKDOWN_MARKER
     assert "\x1b" not in md
-    assert "Plan: 4 to create, 1 to update, 2 to archive/revoke." in md
+    assert "Plan: 4 to create, 1 to update, 2 to archive/revoke (3 toward --max-revokes)." in md
     assert "<details><summary><b>mesh database sales_db</b>" in md
     assert md.count("<details>") == md.count("</details>") == 3
     assert "```diff" in md
