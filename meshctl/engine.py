@@ -81,6 +81,7 @@ class Engine:
             prune=prune,
             created_at=self.clock().isoformat(timespec="seconds"),
             ignore_principals=self.own_principals(),
+            mesh_file=self.mesh_path.name,
         )
 
     def own_principals(self) -> tuple[str, ...]:

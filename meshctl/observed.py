@@ -164,6 +164,19 @@ class RecordStatus(StrEnum):
     DENIED = "Denied"
     DELETED = "Deleted"
 
+    @property
+    def word(self) -> str:
+        """The status in the mesh file's words (pending/approved/denied), or ``archived``."""
+        return _STATUS_WORDS[self]
+
+
+_STATUS_WORDS = {
+    RecordStatus.PENDING: "pending",
+    RecordStatus.ACTIVE: "approved",
+    RecordStatus.DENIED: "denied",
+    RecordStatus.DELETED: "archived",
+}
+
 
 @dataclass(frozen=True)
 class SubscriptionRecord:

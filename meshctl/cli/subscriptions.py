@@ -25,7 +25,6 @@ from meshctl.cli.extra import (
     mesh_settings,
 )
 from meshctl.errors import MeshctlError
-from meshctl.importer.text import STATUS_WORDS
 from meshctl.observed import RecordStatus, SubscriptionRecord
 from meshctl.spec.load import conforms
 from meshctl.spec.model import MeshSettings, MeshSpec
@@ -227,7 +226,7 @@ def get_command(
 def _record_json(record: SubscriptionRecord, mesh: _Mesh) -> dict[str, Any]:
     return {
         "subscription_id": record.subscription_id,
-        "status": STATUS_WORDS[record.status],
+        "status": record.status.word,
         "library_status": record.status.value,
         "consumer": mesh.account_name(record.subscriber),
         "consumer_account_id": record.subscriber,
@@ -278,7 +277,7 @@ def _records_table(records: list[SubscriptionRecord], mesh: _Mesh) -> Table:
             mesh.account_name(r.subscriber),
             mesh.account_name(r.owner),
             mesh.product_of(r) or r.database,
-            STATUS_WORDS[r.status] + managed,
+            r.status.word + managed,
             ", ".join(r.tables) or "(all)",
             ", ".join(r.permitted or r.requested),
             r.expires or "-",
@@ -292,7 +291,7 @@ def _print_record(
 ) -> None:
     rows = [
         ("subscription", record.subscription_id),
-        ("status", f"{STATUS_WORDS[record.status]} ({record.status.value})"),
+        ("status", f"{record.status.word} ({record.status.value})"),
         ("consumer", _named(mesh, record.subscriber)),
         ("producer", _named(mesh, record.owner)),
         ("product", mesh.product_of(record) or "-"),

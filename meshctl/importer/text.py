@@ -14,7 +14,7 @@ from datetime import date
 import yaml
 
 from meshctl import __version__
-from meshctl.observed import RecordStatus, SubscriptionRecord
+from meshctl.observed import SubscriptionRecord
 from meshctl.spec.load import conforms
 from meshctl.spec.model import MeshSettings
 from meshctl.spec.rules import default_mesh_database
@@ -22,12 +22,6 @@ from meshctl.spec.rules import default_mesh_database
 CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _PLAIN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_@./+=:, -]*$")
 _PLAIN_IN_LIST = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_@./+=:-]*$")
-STATUS_WORDS = {
-    RecordStatus.PENDING: "pending",
-    RecordStatus.ACTIVE: "approved",
-    RecordStatus.DENIED: "denied",
-    RecordStatus.DELETED: "archived",
-}
 
 
 @dataclass(frozen=True)
@@ -182,7 +176,7 @@ def _render_subscription(sub: FoundSubscription, consumer: str) -> list[str]:
     out.append(f"    permissions: {_flow(sub.permissions)}")
     if sub.grantable:
         out.append(f"    grantable: {_flow(sub.grantable)}")
-    out.append(f"    status: {STATUS_WORDS[record.status]}")
+    out.append(f"    status: {record.status.word}")
     if sub.approved_by is not None:
         value = sub.approved_by
         out.append(f"    approved_by: {_scalar(value.value)}{_comment(value.note)}")

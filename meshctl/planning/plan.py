@@ -145,6 +145,8 @@ class Plan:
     # Facts apply needs that are not resource changes (who/why), never credentials.
     context: tuple[tuple[str, str], ...] = field(default=())
     held: tuple[Held, ...] = ()  # declared but missing in AWS: nothing is applied for these
+    mesh_file: str = "mesh.yaml"  # the mesh file's name as given (-f), for messages
+    access: tuple[str, ...] = ()  # the access changes in people's terms (planning/access.py)
 
     @property
     def effective_changes(self) -> tuple[Change, ...]:
@@ -172,6 +174,8 @@ class Plan:
             "changes": [c.to_json() for c in self.changes],
             "warnings": list(self.warnings),
             "held": [h.to_json() for h in self.held],
+            "mesh_file": self.mesh_file,
+            "access": list(self.access),
             "context": to_json(dict(self.context)),
             "summary": self.summary,
         }
@@ -193,4 +197,6 @@ class Plan:
             meshctl_version=data.get("meshctl_version", __version__),
             context=tuple(sorted((data.get("context") or {}).items())),
             held=tuple(Held.from_json(h) for h in data.get("held") or ()),
+            mesh_file=str(data.get("mesh_file") or "mesh.yaml"),
+            access=tuple(data.get("access") or ()),
         )

@@ -28,6 +28,7 @@ from datetime import date
 
 from meshctl.errors import PlanError
 from meshctl.observed import ObservedMesh
+from meshctl.planning.access import access_summary
 from meshctl.planning.desired import Seen, desire_catalog
 from meshctl.planning.graph import topological_order
 from meshctl.planning.kinds.catalog import (
@@ -93,6 +94,7 @@ def make_plan(
     prune: bool = False,
     created_at: str = "",
     ignore_principals: Iterable[str] = (),
+    mesh_file: str = "mesh.yaml",
 ) -> Plan:
     """The changes that make ``observed`` match ``spec``, in apply order.
 
@@ -105,7 +107,7 @@ def make_plan(
     desired = desire_catalog(spec, seen)
     desire_subscriptions(spec, seen, desired, today)
 
-    changes = ChangeSet(mesh_account_id=m, prune=prune)
+    changes = ChangeSet(mesh_account_id=m, prune=prune, file=mesh_file)
     plan_mesh(spec, seen, desired, changes)
     plan_iam_users(seen, desired, changes)
     plan_roles(seen, desired, changes)
@@ -114,7 +116,7 @@ def make_plan(
         raise PlanError(
             "refusing to plan the deletion of protected product database(s) "
             + ", ".join(protected)
-            + ": put the product back in mesh.yaml; to remove it, first set `protect: false` "
+            + f": put the product back in {mesh_file}; to remove it, first set `protect: false` "
             "and apply, then remove it"
         )
     plan_tables(seen, desired, changes)
@@ -127,15 +129,18 @@ def make_plan(
     plan_records(spec, seen, desired, changes, today)
     plan_links(seen, desired, changes)
 
+    ordered = order_changes(changes, m)
     return Plan(
         plan_id=plan_id,
         mesh_file_sha256=mesh_file_sha256,
         observed_fingerprint=observed.fingerprint,
-        changes=order_changes(changes, m),
+        changes=ordered,
+        access=access_summary(spec, ordered),
         warnings=tuple(desired.warnings + grant_warnings),
         created_at=created_at,
         context=(("prune", json.dumps(prune)), ("today", today.isoformat())),
         held=tuple(desired.held),
+        mesh_file=mesh_file,
     )
 
 

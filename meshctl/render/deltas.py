@@ -21,6 +21,7 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
+from meshctl.observed import RecordStatus
 from meshctl.planning.plan import Kind
 
 # Written by apply on every write and not compared by the planner, so an update diff showing them
@@ -74,8 +75,8 @@ def field_deltas(kind: Kind, before: Any, after: Any) -> tuple[FieldDelta, ...]:
         return (FieldDelta("value", before=short(before), after=short(after)),)
     hidden = _HIDDEN.get(kind, frozenset())
     keys = [k for k in [*before, *(k for k in after if k not in before)] if k not in hidden]
-    old = {k: _shaped(before.get(k)) for k in keys}
-    new = {k: _shaped(after.get(k)) for k in keys}
+    old = {k: _shaped(_words(kind, k, before.get(k))) for k in keys}
+    new = {k: _shaped(_words(kind, k, after.get(k))) for k in keys}
     found: dict[tuple[Any, ...], _Found] = {}
     diff = DeepDiff(old, new, ignore_order=True, view="tree")
     for report, levels in diff.items():
@@ -107,6 +108,16 @@ class _Found:
         return FieldDelta(
             name, tuple(sorted(self.added)), tuple(sorted(self.removed)), self.before, self.after
         )
+
+
+def _words(kind: Kind, key: str, value: Any) -> Any:
+    """A record's status in the file's words (pending/approved/denied), as people wrote it."""
+    if kind is Kind.SUBSCRIPTION and key == "status" and value in _STATUSES:
+        return RecordStatus(value).word
+    return value
+
+
+_STATUSES = frozenset(s.value for s in RecordStatus)
 
 
 def _shaped(value: Any) -> Any:

@@ -58,13 +58,15 @@ def render_markdown(plan: Plan) -> str:
         "",
         f"**{summary_line(plan)}**",
         "",
-        f"Plan `{_md(plan.plan_id)}` · mesh.yaml sha256 `{_md(plan.mesh_file_sha256[:12])}` · "
-        f"meshctl {_md(plan.meshctl_version)}",
+        f"Plan `{_md(plan.plan_id)}` · {_md(plan.mesh_file)} "
+        f"sha256 `{_md(plan.mesh_file_sha256[:12])}` · meshctl {_md(plan.meshctl_version)}",
         "",
         "| to create | to update | to archive/revoke | unmanaged, left alone |",
         "|---:|---:|---:|---:|",
         f"| {s['create']} | {s['update']} | {s['delete']} | {unmanaged_count(plan)} |",
     ]
+    if plan.access:
+        out += ["", "#### Access changes", "", *(f"- {_md(line)}" for line in plan.access)]
     if plan.held:
         out += ["", f"#### {_md(HELD_HEADING)}", "", *(f"- ❌ {_md(h.message)}" for h in plan.held)]
     for group in plan_groups(plan):

@@ -31,6 +31,11 @@ _SYMBOL_STYLE = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.DELETE:
 def render_text(plan: Plan, console: Console) -> None:
     """Changes grouped by mesh / account / product, warnings, then the summary line last."""
     groups = plan_groups(plan)
+    if plan.access:
+        console.print(Text("Access changes:", style="bold"))
+        for line in plan.access:
+            console.print(Text.assemble(("  • ", "cyan"), line))
+        console.print()
     if plan.has_changes:
         console.print(
             Text.assemble(

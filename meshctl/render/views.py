@@ -17,7 +17,14 @@ from meshctl.render.deltas import FieldDelta, field_deltas
 
 _MAX_DETAIL_LINES = 12
 UNMANAGED_NOTE = "unmanaged, left alone (use --prune to remove)"
-NO_CHANGES = "No changes. AWS matches mesh.yaml."
+
+
+def no_changes(mesh_file: str) -> str:
+    """The summary of an empty plan, naming the mesh file it was made from."""
+    return f"No changes. AWS matches {mesh_file}."
+
+
+NO_CHANGES = no_changes("mesh.yaml")
 
 
 @dataclass(frozen=True)
@@ -61,7 +68,7 @@ def summary_line(plan: Plan) -> str:
     "No changes" only when nothing differs and nothing is held: a product whose declared source is
     missing is never reported as matching AWS."""
     if not plan.has_changes and not plan.held:
-        return NO_CHANGES
+        return no_changes(plan.mesh_file)
     s = plan.summary
     line = (
         f"Plan: {s['create']} to create, {s['update']} to update, {s['delete']} to archive/revoke"

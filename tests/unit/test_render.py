@@ -210,7 +210,7 @@ def test_subscription_update_shows_status_not_bookkeeping() -> None:
         drift=Drift.CHANGED,
     )
     out = _text(Plan("p", "a", "b", changes=(change,)))
-    assert 'status: "Pending" -> "Active"' in out
+    assert 'status: "pending" -> "approved"' in out  # the file's words
     assert "permitted: +SELECT" in out
     assert "version" not in out
 

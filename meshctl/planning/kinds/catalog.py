@@ -132,10 +132,10 @@ def _plan_iam(
         if address in wanted:
             continue
         if live.managed_by_meshctl:
-            why = f"{noun} no longer needed by mesh.yaml"
+            why = f"{noun} no longer needed by {changes.file}"
             changes.orphan(kind, address, live.account_id, live, why)
         else:
-            why = f"mesh {noun} not declared by mesh.yaml"
+            why = f"mesh {noun} not declared by {changes.file}"
             changes.unmanaged(kind, address, live.account_id, live, why)
 
 
@@ -171,7 +171,7 @@ def plan_databases(seen: Seen, desired: Desired, changes: ChangeSet) -> list[str
                     product = dict(live.tags).get(DATA_PRODUCT_TAG, "")
                     protected.append(f"{live.name} (product {product})" if product else live.name)
                 changes.orphan(
-                    Kind.DATABASE, live.address, m, live, "product removed from mesh.yaml"
+                    Kind.DATABASE, live.address, m, live, f"product removed from {changes.file}"
                 )
             else:
                 changes.unmanaged(
@@ -236,7 +236,8 @@ def plan_tables(seen: Seen, desired: Desired, changes: ChangeSet) -> None:
                     Kind.TABLE, live.address, m, live, "table not declared by its product"
                 )
         elif managed:
-            changes.orphan(Kind.TABLE, live.address, m, live, "product removed from mesh.yaml")
+            why = f"product removed from {changes.file}"
+            changes.orphan(Kind.TABLE, live.address, m, live, why)
         elif changes.prune:
             changes.unmanaged(
                 Kind.TABLE, live.address, m, live, "table of an undeclared mesh database"

@@ -70,6 +70,7 @@ class Entry:
 class ChangeSet:
     mesh_account_id: str
     prune: bool = False
+    file: str = "mesh.yaml"  # the mesh file's name as given (-f), for reasons
     entries: dict[str, Entry] = field(default_factory=dict)
 
     def _add(self, entry: Entry) -> Entry:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from meshctl.observed import Grant, ResourceType
+from meshctl.observed import Grant, RecordStatus, ResourceType
 from meshctl.planning import policies
 from meshctl.planning.canonical import (
     IAM_ALLOWED_PRINCIPALS,
@@ -29,7 +29,7 @@ from meshctl.planning.canonical import (
     is_column_resource,
     table_name,
 )
-from meshctl.planning.desired import Desired, Seen
+from meshctl.planning.desired import Desired, RecordIntent, Seen
 from meshctl.planning.kinds.changes import ChangeSet
 from meshctl.planning.plan import Action, Kind
 
@@ -147,6 +147,7 @@ def plan_grants(
         for intent in desired.records.values()
         if intent.archive_reason
     }
+    intents = {(i.consumer_id, i.database): i for i in desired.records.values()}
     for address, want in desired.grants.items():
         if want.principal in skip:
             continue  # admins hold it implicitly; granting it again would only add noise
@@ -154,17 +155,16 @@ def plan_grants(
         if current is None:
             changes.create(Kind.GRANT, address, m, want, desired.reasons.get(address, ""))
         elif current != want:
-            why = desired.reasons.get(address) or "declared in mesh.yaml"
-            changes.update(Kind.GRANT, address, m, current, want, f"live grant differs: {why}")
+            why = _update_reason(current, want, intents, desired, changes.file)
+            changes.update(Kind.GRANT, address, m, current, want, why)
     doomed = _deleted_parents(changes)
     for address, current in live.items():
         if address in desired.grants:
             continue
         if ownership.derivable(current):
             why = expired.get((current.principal, current.resource.database), "")
-            changes.orphan(
-                Kind.GRANT, address, m, current, why or "no longer declared in mesh.yaml"
-            )
+            why = why or _revoke_reason(current, intents, changes.file)
+            changes.orphan(Kind.GRANT, address, m, current, why)
         elif parent := _parent_in(doomed, current):
             changes.removed_with_parent(Kind.GRANT, address, m, current, parent)
         else:
@@ -195,3 +195,42 @@ def _parent_in(doomed: dict[tuple[str, str], str], grant: Grant) -> str:
         return ""
     table = table_name(resource) if resource.type is ResourceType.TABLE else ""
     return doomed.get((resource.database, table)) or doomed.get((resource.database, ""), "")
+
+
+Intents = dict[tuple[str, str], RecordIntent]  # by (consumer account, mesh database)
+
+
+def _edited(intent: RecordIntent | None) -> bool:
+    """Whether the file changed what the subscription's live record says it grants."""
+    if intent is None or intent.live is None or intent.after is None:
+        return False
+    fields = ("status", "permitted", "grantable", "tables")
+    return any(
+        sorted(getattr(intent.live, f)) != sorted(getattr(intent.after, f))
+        if isinstance(getattr(intent.live, f), tuple)
+        else getattr(intent.live, f) != getattr(intent.after, f)
+        for f in fields
+    )
+
+
+def _update_reason(
+    current: Grant, want: Grant, intents: Intents, desired: Desired, file: str
+) -> str:
+    """A file edit says so in the file's terms; anything else is drift, restored."""
+    if _edited(intents.get((want.principal, want.resource.database))):
+        fewer = want.permissions <= current.permissions and want.grantable <= current.grantable
+        more = want.permissions >= current.permissions and want.grantable >= current.grantable
+        if fewer or more:
+            return f"permissions {'narrowed' if fewer else 'widened'} in {file}"
+        return f"permissions changed in {file}"
+    why = desired.reasons.get(want.address) or f"declared in {file}"
+    return f"live grant differs from {file} (changed outside meshctl): {why}"
+
+
+def _revoke_reason(current: Grant, intents: Intents, file: str) -> str:
+    intent = intents.get((current.principal, current.resource.database))
+    if intent is None or intent.after is None:
+        return f"no longer declared in {file}"
+    if intent.after.status is not RecordStatus.ACTIVE:
+        return f"subscription {intent.after.status.word} in {file}"
+    return f"no longer part of the subscription in {file} (permissions or tables narrowed)"

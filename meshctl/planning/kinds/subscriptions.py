@@ -277,8 +277,9 @@ def plan_records(
                 )
             continue
         if live is None:
+            word = intent.after.status.word
             changes.create(
-                Kind.SUBSCRIPTION, address, m, intent.after, "declared in mesh.yaml, no record"
+                Kind.SUBSCRIPTION, address, m, intent.after, f"{word} in {changes.file}, no record"
             )
         elif semantic(live) != semantic(intent.after):
             changes.update(
@@ -287,7 +288,7 @@ def plan_records(
                 m,
                 live,
                 intent.after,
-                _record_reason(live, intent.after),
+                _record_reason(live, intent.after, changes.file),
             )
 
     names = {a.account_id: a.name for a in spec.accounts}
@@ -301,7 +302,7 @@ def plan_records(
             address = f"{address}#{record.subscription_id}"
         used.add(address)
         if record.managed:
-            reason = "removed from mesh.yaml"
+            reason = f"removed from {changes.file}"
             after = archived(record, reason, today)
             changes.orphan(Kind.SUBSCRIPTION, address, m, record, reason, after=after)
         else:
@@ -311,19 +312,27 @@ def plan_records(
                 m,
                 record,
                 f"helper-library subscription {record.subscription_id} not declared",
-                after_if_pruned=archived(record, "not declared in mesh.yaml (--prune)", today),
+                after_if_pruned=archived(
+                    record, f"not declared in {changes.file} (--prune)", today
+                ),
             )
 
 
-def _record_reason(live: SubscriptionRecord, after: SubscriptionRecord) -> str:
+def _record_reason(live: SubscriptionRecord, after: SubscriptionRecord, file: str) -> str:
+    """Why a record changes, in the file's words (pending/approved/denied), not the table's."""
     fields = changed_fields(live, after)
     parts = []
     if not live.managed:
         parts.append(f"adopt helper-library record {live.subscription_id}")
     if live.status is RecordStatus.DELETED:
-        parts.append("revive archived record")
+        parts.append(f"revive archived record: {after.status.word} in {file}")
     elif "status" in fields:
-        parts.append(f"status {live.status.value} -> {after.status.value}")
+        by = (
+            f" by {after.approved_by}"
+            if after.status is RecordStatus.ACTIVE and after.approved_by
+            else ""
+        )
+        parts.append(f"request {live.status.word} -> {after.status.word}{by} in {file}")
     rest = [f for f in fields if f not in ("status", "managed")]
     if rest:
         parts.append("changed: " + ", ".join(rest))

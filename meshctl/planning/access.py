@@ -1,0 +1,112 @@
+"""A plan's access changes in people's terms: who gains or loses what, and requests that move.
+
+Pure: computed from the plan's own changes (their before/after values) and the file's names, so
+a reviewer reads "marketing gains SELECT on sales.orders (orders)" before the grant lines it
+summarises. One line per (principal, product) and direction, one per subscription record that
+changes status. Grants of the mesh's own machinery (a producer on its product, the mesh roles)
+are not access changes for people and are left to the detailed list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from meshctl.observed import RecordStatus
+from meshctl.planning import policies
+from meshctl.planning.plan import Action, Change, Drift, Kind
+from meshctl.spec.model import MeshSpec, Product
+
+
+@dataclass
+class _Delta:
+    gains: dict[str, set[str]] = field(default_factory=dict)  # table ("" = database) -> perms
+    loses: dict[str, set[str]] = field(default_factory=dict)
+    unmanaged: bool = False
+
+
+def access_summary(spec: MeshSpec, changes: Iterable[Change]) -> tuple[str, ...]:
+    """The summary lines, grants first (by principal, then product), then records."""
+    names = {a.account_id: a.name for a in spec.accounts}
+    by_db: dict[str, list[Product]] = {}
+    for product in sorted(spec.products, key=lambda p: p.name):
+        by_db.setdefault(product.mesh_database, []).append(product)
+    producers = {p.mesh_database: spec.account(p.producer).account_id for p in spec.products}
+    mesh_roles = policies.role_arn(spec.mesh.account_id, "")
+    deltas: dict[tuple[str, str], _Delta] = {}
+    records: list[str] = []
+    for change in changes:
+        if change.action is Action.NOOP:
+            continue
+        if change.kind is Kind.SUBSCRIPTION:
+            records += _record_line(change, names)
+            continue
+        if change.kind is not Kind.GRANT:
+            continue
+        before, after = change.before or {}, change.after or {}
+        value = after or before
+        principal = str(value.get("principal", ""))
+        resource = value.get("resource") or {}
+        db, table = str(resource.get("database", "")), str(resource.get("table", ""))
+        if not db or principal.startswith(mesh_roles) or principal == producers.get(db):
+            continue
+        product_name = _product_of(by_db.get(db, []), table) or db
+        delta = deltas.setdefault((principal, product_name), _Delta())
+        delta.unmanaged |= change.drift is Drift.UNMANAGED
+        old, new = _perms(before), _perms(after)
+        if new - old:
+            delta.gains.setdefault(table, set()).update(new - old)
+        if old - new:
+            delta.loses.setdefault(table, set()).update(old - new)
+    lines = []
+    for (principal, product_name), delta in sorted(deltas.items(), key=lambda kv: kv[0]):
+        who = names.get(principal, principal)
+        for verb, found in (("gains", delta.gains), ("loses", delta.loses)):
+            for perms, tables in _by_permissions(found):
+                where = f" ({', '.join(tables)})" if tables else ""
+                note = " (unmanaged, goes with what it is on)" if delta.unmanaged else ""
+                lines.append(f"{who} {verb} {perms} on {product_name}{where}{note}")
+    return tuple(lines + records)
+
+
+def _perms(value: dict[str, Any]) -> set[str]:
+    grantable = {f"{p} (grantable)" for p in value.get("grantable") or ()}
+    return {str(p) for p in value.get("permissions") or ()} | grantable
+
+
+def _product_of(products: list[Product], table: str) -> str:
+    for product in products:
+        if not table or product.all_tables or table in product.tables:
+            return product.name
+    return products[0].name if products else ""
+
+
+def _by_permissions(found: dict[str, set[str]]) -> list[tuple[str, list[str]]]:
+    """Tables grouped by the permissions they gain (or lose); the database's own grant only when
+    no table of it changes (a table grant implies the database's DESCRIBE)."""
+    tables = {t: p for t, p in found.items() if t}
+    if not tables:
+        return [(", ".join(sorted(found[""])), [])] if found.get("") else []
+    groups: dict[str, list[str]] = {}
+    for table, perms in sorted(tables.items()):
+        groups.setdefault(", ".join(sorted(perms)), []).append(table)
+    return list(groups.items())
+
+
+def _record_line(change: Change, names: dict[str, str]) -> list[str]:
+    before, after = change.before or {}, change.after or {}
+    value = after or before
+    who = names.get(str(value.get("subscriber", "")), str(value.get("subscriber", "")))
+    key = f"{who}/{value.get('product') or value.get('database')}"
+    old = RecordStatus(before["status"]) if before.get("status") else None
+    new = RecordStatus(after["status"]) if after.get("status") else None
+    approver = after.get("approved_by") if new is RecordStatus.ACTIVE else ""
+    by = f" by {approver}" if approver else ""
+    if change.action is Action.CREATE and new is not None:
+        return [f"{key}: new request, {new.word}{by}"]
+    if change.action is Action.DELETE or new is RecordStatus.DELETED:
+        return [f"{key}: archived ({change.reason})" if change.reason else f"{key}: archived"]
+    if old is not None and new is not None and old is not new:
+        return [f"{key}: request {old.word} → {new.word}{by}"]
+    return []

@@ -1,0 +1,124 @@
+"""The plan a reviewer reads (issue 13, section 2): access changes in people's terms first, true
+reasons in the file's words, and the mesh file named as given.
+
+Each test runs the console script against the moto server with the example's source tables, as a
+reviewer would read it in a terminal or a pull-request comment.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from support.sandbox import ServerSandbox, run_meshctl
+
+from meshctl.sandbox.seed import seed_producers
+from meshctl.spec.load import load_spec
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "mesh.yaml"
+
+
+@pytest.fixture
+def server(sandbox_server: ServerSandbox) -> ServerSandbox:
+    seed_producers(load_spec(EXAMPLE), sandbox_server.session)
+    return sandbox_server
+
+
+def meshctl(server: ServerSandbox, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    proc = run_meshctl(*args, env=server.env, cwd=cwd)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc
+
+
+def _edit(path: Path, consumer: str, product: str, **fields: Any) -> None:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    sub = next(
+        s for s in data["subscriptions"] if s["consumer"] == consumer and s["product"] == product
+    )
+    sub.update(fields)
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+
+
+def _access_section(stdout: str) -> list[str]:
+    lines = stdout.splitlines()
+    start = lines.index("Access changes:")
+    end = lines.index("", start)
+    return [line.strip().removeprefix("• ") for line in lines[start + 1 : end]]
+
+
+def test_a_new_mesh_is_summarised_per_subscription_before_the_grant_lines(
+    server: ServerSandbox, tmp_path: Path
+) -> None:
+    mesh = tmp_path / "mesh.yaml"
+    mesh.write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    out = meshctl(server, "plan", "-f", str(mesh), cwd=tmp_path).stdout
+    assert out.splitlines()[0] == "Access changes:"
+    access = _access_section(out)
+    assert "marketing gains DESCRIBE, SELECT on sales.orders (orders)" in access
+    assert "finance gains DESCRIBE, SELECT, SELECT (grantable) on sales.orders" in " ".join(access)
+    assert "finance/logistics.shipments: new request, pending" in access
+    assert "marketing/sales.orders: new request, approved by sales-data-owners@example.com" in (
+        access
+    )
+    # No line for the mesh's own machinery (producers on their products, the mesh roles).
+    assert not any(line.startswith(("sales gains", "arn:")) for line in access)
+
+
+def test_denying_and_narrowing_read_as_edits_of_the_file_not_as_drift(
+    server: ServerSandbox, tmp_path: Path
+) -> None:
+    mesh = tmp_path / "imported.yaml"
+    mesh.write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    assert meshctl(server, "apply", "-f", str(mesh), "--auto-approve", cwd=tmp_path).returncode == 0
+    done = meshctl(server, "plan", "-f", str(mesh), cwd=tmp_path).stdout
+    assert "No changes. AWS matches imported.yaml." in done
+
+    _edit(mesh, "marketing", "sales.orders", status="denied")
+    _edit(mesh, "logistics", "sales.orders", permissions=["DESCRIBE"])
+    _edit(
+        mesh,
+        "finance",
+        "logistics.shipments",
+        status="approved",
+        approved_by="logistics-data@example.com",
+    )
+    out = meshctl(server, "plan", "-f", str(mesh), cwd=tmp_path).stdout
+    access = _access_section(out)
+    assert "marketing loses DESCRIBE, SELECT on sales.orders (orders)" in access
+    assert "logistics loses SELECT on sales.orders (order_lines, orders)" in access
+    assert "finance gains SELECT on logistics.shipments (carriers, shipments)" in access
+    assert "marketing/sales.orders: request approved → denied" in access
+    assert (
+        "finance/logistics.shipments: request pending → approved by logistics-data@example.com"
+        in access
+    )
+    # The reasons under each change say what happened, in the file's words and name.
+    assert "subscription denied in imported.yaml" in out
+    assert "permissions narrowed in imported.yaml" in out
+    assert "no longer declared" not in out and "live grant differs" not in out
+    assert "Pending" not in out and "Active" not in out
+
+
+def test_drift_made_by_hand_is_called_drift(server: ServerSandbox, tmp_path: Path) -> None:
+    mesh = tmp_path / "mesh.yaml"
+    mesh.write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    assert meshctl(server, "apply", "-f", str(mesh), "--auto-approve", cwd=tmp_path).returncode == 0
+    lf = server.session("555555555555").client("lakeformation")
+    lf.revoke_permissions(
+        Principal={"DataLakePrincipalIdentifier": "999999999999"},
+        Resource={
+            "Table": {
+                "CatalogId": "555555555555",
+                "DatabaseName": "sales-111111111111",
+                "Name": "orders",
+            }
+        },
+        Permissions=["SELECT"],
+    )
+    out = meshctl(server, "plan", "-f", str(mesh), cwd=tmp_path).stdout
+    assert "live grant differs from mesh.yaml (changed outside meshctl)" in out
+    assert "marketing gains SELECT on sales.orders (orders)" in _access_section(out)
