@@ -22,11 +22,12 @@ trap 'step "Stop the sandbox"; meshctl sandbox down' EXIT
 step "meshctl validate"
 meshctl validate -f "$MESH"
 
-step "meshctl plan (everything is missing)"
-meshctl plan -f "$MESH"
+step "meshctl plan --out (everything is missing; the plan is saved for apply)"
+mkdir -p "$MESHCTL_HOME"
+meshctl plan -f "$MESH" --out "$MESHCTL_HOME/plan.json"
 
-step "meshctl apply --auto-approve"
-meshctl apply -f "$MESH" --auto-approve --stats
+step "meshctl apply PLANFILE (carries out exactly the plan shown above)"
+meshctl apply "$MESHCTL_HOME/plan.json" -f "$MESH" --stats
 
 step "meshctl plan --detailed-exitcode (AWS now matches mesh.yaml: exit 0)"
 meshctl plan -f "$MESH" --detailed-exitcode
