@@ -31,7 +31,9 @@ _state = {"debug": False}
 
 FileOption = Annotated[
     Path,
-    typer.Option("-f", "--file", help="Mesh file, or a directory whose *.yaml files are merged."),
+    typer.Option(
+        "-f", "--file", help="Mesh file, or a directory whose *.yaml/*.yml files are merged."
+    ),
 ]
 
 
@@ -113,8 +115,14 @@ def _print_stats(engine: Engine, started: float, console: Console) -> None:
     render_stats(engine.sessions.stats.rows(), time.monotonic() - started, console)
 
 
+MeshArgument = Annotated[
+    Path | None, typer.Argument(help="Mesh file or directory (same as -f).", show_default=False)
+]
+
+
 @app.command()
 def plan(
+    path: MeshArgument = None,
     file: FileOption = Path("mesh.yaml"),
     out: Annotated[Path | None, typer.Option("--out", help="Save the plan for apply.")] = None,
     output_format: Annotated[
@@ -134,7 +142,7 @@ def plan(
     started = time.monotonic()
     from meshctl.engine import Engine
 
-    engine = Engine(file, credentials_file=credentials_file)
+    engine = Engine(path or file, credentials_file=credentials_file)
     engine.validate()  # an invalid file never reaches AWS
     the_plan = engine.plan(prune=prune)
     console = _stdout()
@@ -158,7 +166,12 @@ def plan(
 @app.command()
 def apply(
     planfile: Annotated[
-        Path | None, typer.Argument(help="A plan saved by `meshctl plan --out`.")
+        Path | None,
+        typer.Argument(
+            help="A plan saved by `meshctl plan --out`; a mesh file (*.yaml, *.yml) or "
+            "directory here is taken as -f.",
+            show_default=False,
+        ),
     ] = None,
     file: FileOption = Path("mesh.yaml"),
     auto_approve: Annotated[
@@ -182,6 +195,8 @@ def apply(
     console = _stdout()
     from meshctl.engine import Engine
 
+    if planfile is not None and _is_mesh_file(planfile):
+        file, planfile = planfile, None  # `meshctl apply mesh.yaml` means `apply -f mesh.yaml`
     engine = Engine(file, credentials_file=credentials_file)
     saved = _read_plan(planfile) if planfile is not None else None
     engine.validate()  # an invalid file never reaches AWS
@@ -209,11 +224,18 @@ def apply(
     return 0 if result.ok else 1
 
 
+def _is_mesh_file(path: Path) -> bool:
+    return path.is_dir() or path.suffix in (".yaml", ".yml")
+
+
 def _read_plan(path: Path) -> Plan:
     try:
         return Plan.from_json(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise PlanError(f"{path}: not a readable meshctl plan ({exc})") from None
+        raise PlanError(
+            f"{path}: not a readable meshctl plan ({exc}); apply takes a plan saved by "
+            "`meshctl plan --out FILE`, or a mesh file: `meshctl apply -f mesh.yaml`"
+        ) from None
 
 
 def _confirm(console: Console) -> bool:
@@ -270,12 +292,25 @@ def _register_subcommands() -> None:
     app.command("schema")(schema_command)
 
 
+def _debug_first(args: list[str]) -> list[str]:
+    """``--debug`` is a global option, accepted anywhere: ``meshctl plan --debug`` as well."""
+    head, sep, tail = (args, [], []) if "--" not in args else _split(args)
+    if "--debug" not in head:
+        return args
+    return ["--debug", *(a for a in head if a != "--debug"), *sep, *tail]
+
+
+def _split(args: list[str]) -> tuple[list[str], list[str], list[str]]:
+    i = args.index("--")
+    return args[:i], ["--"], args[i + 1 :]
+
+
 def main() -> None:
     """Console entry point: every MeshctlError becomes ``Error: …`` and exit 1."""
     _register_subcommands()
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
-        rc = app(standalone_mode=False)
+        rc = app(args=_debug_first(sys.argv[1:]), standalone_mode=False)
         sys.exit(rc if isinstance(rc, int) else 0)
     except ValidationError as exc:
         if _state["debug"]:
@@ -302,12 +337,23 @@ def main() -> None:
         import click
 
         usage_errors: tuple[type[Exception], ...] = (click.ClickException,)
+        bad_values: tuple[type[Exception], ...] = (click.BadParameter,)
         try:  # typer 0.29 raises its vendored click's exceptions (typer._click), not click's
+            from typer._click.exceptions import BadParameter as TyperBadParameter
             from typer._click.exceptions import ClickException as TyperClickException
 
             usage_errors += (TyperClickException,)
+            bad_values += (TyperBadParameter,)
         except ImportError:  # pragma: no cover - a typer that uses click itself
             pass
+        param = getattr(exc, "param", None)
+        if isinstance(exc, bad_values) and param is not None:
+            # Like every other error: "Error: --format: 'xml' is not one of ...", exit 1.
+            name = max(param.opts, key=len) if param.opts else str(param.name)
+            message = str(getattr(exc, "message", exc)).removeprefix("Value error, ")
+            err.print("[red]Error:[/red] ", end="")
+            err.print(f"{name}: {message}", markup=False, emoji=False)
+            sys.exit(1)
         if isinstance(exc, usage_errors):
             exc.show()  # type: ignore[attr-defined]
             # 1, not click's 2: `plan --detailed-exitcode` reserves 2 for "changes present".

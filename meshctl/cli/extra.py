@@ -113,15 +113,20 @@ def import_command(
     sessions = AccountSessions(settings, static_credentials=static)
     text = import_mesh(settings, read_for_import(settings, sessions), names=names)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
-    if out is not None:
-        out.write_text(text, encoding="utf-8")
-        spec = load_spec(out)  # the output must validate; a problem here is a meshctl bug
-        err.print(f"Wrote {out}: {_summary(spec)}. Next: meshctl plan -f {out}", markup=False)
-        return 0
     with tempfile.TemporaryDirectory() as tmp:
         check = Path(tmp) / "mesh.yaml"
         check.write_text(text, encoding="utf-8")
-        spec = load_spec(check)
+        spec = load_spec(check)  # the output must validate; a problem here is a meshctl bug
+    if not spec.products and not spec.subscriptions:
+        raise MeshctlError(
+            f"account {settings.account_id} ({settings.region}) holds no mesh: no data product "
+            f"database and no subscription in table {settings.subscriptions_table}; nothing "
+            "was written. Check --mesh-account-id, --region and --subscriptions-table."
+        )
+    if out is not None:
+        out.write_text(text, encoding="utf-8")
+        err.print(f"Wrote {out}: {_summary(spec)}. Next: meshctl plan -f {out}", markup=False)
+        return 0
     typer.echo(text, nl=False)
     err.print(f"Imported {_summary(spec)}.", markup=False)
     return 0

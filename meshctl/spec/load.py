@@ -69,9 +69,12 @@ def _load(path: Path) -> MeshSpec:
         raise ValidationError(problems)
     shape = _schema_problems(source)
     problems += shape.values()
+    # One problem per mistake: an entry (a subscription, a product) the schema already refused a
+    # field of is not checked again by the rules, whose findings would only echo that mistake
+    # (a misspelt permission also making its `grantable` "not in permissions").
+    refused = {path[:2] for path in shape}
     for found_path, message in semantic_problems(source.data, source.where):
-        # A field the schema already refused is not checked again (one problem per mistake).
-        if not any(found_path[:n] in shape for n in range(len(found_path) + 1)):
+        if found_path[:2] not in refused:
             problems.append(source.problem(found_path, message))
     if problems:
         raise ValidationError(problems)
@@ -218,7 +221,7 @@ def _explain(error: Any, source: MeshSource) -> Iterable[Found]:
         yield path, _type_message(path, value, instance, source)
     elif kind == "enum":
         which = "is empty; expected" if instance is None else f"{show_value(instance)} is not"
-        yield path, f"{which} one of: {', '.join(map(str, value))}"
+        yield path, f"{which} one of: {', '.join(map(str, value))}{_suggest(instance, value)}"
     elif kind == "const":
         yield path, f"{show_value(instance)} is not supported; this meshctl reads version {value}"
     elif kind == "pattern":
@@ -237,6 +240,16 @@ def _explain(error: Any, source: MeshSource) -> Iterable[Found]:
         yield path, f"lists {show_value(repeated[0]) if repeated else 'an entry'} more than once"
     else:  # pragma: no cover - a keyword added to the schema without a message here
         yield path, show_name(error.message, 200)
+
+
+def _suggest(instance: Any, allowed: list[Any]) -> str:
+    """ "; did you mean 'SELECT'?" for 'select', "'approved'" for 'aproved'; else nothing."""
+    if not isinstance(instance, str):
+        return ""
+    words = [str(a) for a in allowed]
+    same = [w for w in words if w.lower() == instance.lower()]
+    close = same or difflib.get_close_matches(instance, words, n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 def _unknown_field(name: str, allowed: list[str]) -> str:

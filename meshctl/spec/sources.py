@@ -1,7 +1,8 @@
 """Read a mesh file, or a directory of them, into one MeshSource (``yamldoc`` reads each file).
 
-A directory's ``*.yaml`` files merge into one MeshSource (accounts and products by name,
-subscriptions appended) that still knows, for every merged path, the file and line it came from.
+A directory's ``*.yaml`` and ``*.yml`` files merge into one MeshSource (accounts and products by
+name, subscriptions appended) that still knows, for every merged path, the file and line it came
+from.
 """
 
 from __future__ import annotations
@@ -16,11 +17,16 @@ from meshctl.spec.document import Document, YamlPath, problem, read_document
 
 
 def mesh_files(path: Path) -> list[Path]:
-    """The file itself, or a directory's ``*.yaml`` files sorted by name (dot files skipped)."""
+    """The file itself, or a directory's ``*.yaml`` and ``*.yml`` files sorted by name (dot files
+    skipped): both are YAML, and a file an editor saved as ``.yml`` is never silently ignored."""
     if path.is_dir():
-        files = sorted(p for p in path.glob("*.yaml") if p.is_file() and not p.name.startswith("."))
+        files = sorted(
+            p
+            for p in path.iterdir()
+            if p.suffix in (".yaml", ".yml") and p.is_file() and not p.name.startswith(".")
+        )
         if not files:
-            raise MeshctlError(f"{path}: directory holds no *.yaml mesh files")
+            raise MeshctlError(f"{path}: directory holds no *.yaml or *.yml mesh files")
         return files
     if not path.exists():
         raise MeshctlError(f"{path}: no such file (pass the mesh file with -f PATH)")
