@@ -1,4 +1,7 @@
-"""`meshctl sandbox up|down|status`: a local multi-account AWS on moto's server.
+"""`meshctl sandbox up|down|status|seed`: a local multi-account AWS on moto's server.
+
+Its state lives in the server process's memory: `down` (or the process ending) forgets every
+account, table, grant and record in it.
 
 `up` prints shell exports on stdout (so `eval "$(meshctl sandbox up)"` works) and what it did on
 stderr. Failures raise SandboxError; the top-level CLI prints them as `Error: …`.
@@ -79,7 +82,7 @@ def up(port: PortOption = DEFAULT_PORT, seed: SeedOption = None) -> None:
     _print_exports(state.endpoint, region)
 
 
-def _seed(spec: MeshSpec, endpoint: str, region: str) -> None:
+def _seed(spec: MeshSpec, endpoint: str, region: str, *, stop_on_failure: bool = True) -> None:
     from botocore.exceptions import BotoCoreError, ClientError
 
     from meshctl.sandbox.seed import seed_producers
@@ -91,23 +94,48 @@ def _seed(spec: MeshSpec, endpoint: str, region: str) -> None:
     try:
         seeded = seed_producers(spec, session_for)
     except (BotoCoreError, ClientError) as exc:
+        if not stop_on_failure:
+            raise SandboxError(f"seeding failed: {exc}") from exc
         _control().stop()
         raise SandboxError(f"seeding failed, sandbox stopped: {exc}") from exc
     except BaseException:
-        _control().stop()
+        if stop_on_failure:
+            _control().stop()
         raise
     accounts = len({t.account_id for t in seeded})
     typer.echo(f"seeded {len(seeded)} tables in {accounts} producer account(s)", err=True)
+    for product in spec.products:
+        if product.all_tables:  # the file does not name them: say which tables it now has
+            producer = spec.account(product.producer).account_id
+            names = sorted(
+                t.table
+                for t in seeded
+                if (t.account_id, t.database) == (producer, product.source_database)
+            )
+            typer.echo(
+                f'  product {product.name} (tables: ["*"]): {", ".join(names) or "none"}',
+                err=True,
+            )
+
+
+FoundPortOption = Annotated[
+    int | None,
+    typer.Option(
+        "--port", min=1, max=65535, help="Only the sandbox on this port (default: the running one)."
+    ),
+]
 
 
 @sandbox_app.command()
-def status() -> None:
+def status(port: FoundPortOption = None) -> None:
     """Report whether the sandbox runs, where, and the variables to use it (exit 1 if not)."""
     control = _control()
     path = control.state_file()
     state = control.read_state(path)
-    if state is None:
-        typer.echo("sandbox: not running")
+    if state is None or (port is not None and state.port != port):
+        on = f" on port {port}" if port is not None else ""
+        elsewhere = f" (one runs on port {state.port})" if state is not None else ""
+        typer.echo(f"sandbox: not running{on}{elsewhere}")
         raise typer.Exit(1)
     if not control.is_running(state):
         path.unlink()
@@ -118,7 +146,32 @@ def status() -> None:
 
 
 @sandbox_app.command()
-def down() -> None:
-    """Stop the sandbox started by `meshctl sandbox up` (only that process)."""
-    state = _control().stop()
-    typer.echo(f"sandbox stopped (pid {state.pid}, port {state.port})")
+def down(port: FoundPortOption = None) -> None:
+    """Stop the sandbox started by `meshctl sandbox up` (only that process); its state is gone."""
+    control = _control()
+    if port is not None:
+        state = control.read_state(control.state_file())
+        if state is None or state.port != port:
+            running = f"; the running one is on port {state.port}" if state is not None else ""
+            raise SandboxError(f"no sandbox is running on port {port}{running}")
+    state = control.stop()
+    typer.echo(f"sandbox stopped (pid {state.pid}, port {state.port}); its state is gone")
+
+
+@sandbox_app.command()
+def seed(
+    file: Annotated[
+        Path,
+        typer.Argument(help="Mesh file: create each product's source database, tables, bucket."),
+    ],
+    port: FoundPortOption = None,
+) -> None:
+    """Add a mesh file's source tables to the running sandbox (what `up --seed` does)."""
+    from meshctl.spec.load import load_spec
+
+    spec = load_spec(file)  # an invalid file stops here, before any call
+    control = _control()
+    state = control.read_state(control.state_file())
+    if state is None or not control.is_running(state) or (port and state.port != port):
+        raise SandboxError("no sandbox is running: start one with `meshctl sandbox up`")
+    _seed(spec, state.endpoint, spec.mesh.region, stop_on_failure=False)

@@ -1,8 +1,11 @@
 """Start, find and stop the detached sandbox server process.
 
-The running sandbox is recorded in ``sandbox.json`` under ``$MESHCTL_HOME`` (default
-``./.meshctl``): its pid, port and endpoint. A pid only counts as our sandbox while that process
-is alive and its command line is the sandbox server, so a recycled pid is never signalled.
+The running sandbox is recorded in ``sandbox.json`` under ``$MESHCTL_HOME``: its pid, port and
+endpoint. Without ``MESHCTL_HOME``, the nearest ``.meshctl/sandbox.json`` in the working directory
+or one of its parents is the running sandbox's (so ``status`` and ``down`` find it from any
+subfolder of the project it was started in), and ``up`` writes ``./.meshctl``. A pid only counts
+as our sandbox while that process is alive and its command line is the sandbox server, so a
+recycled pid is never signalled.
 """
 
 from __future__ import annotations
@@ -42,13 +45,19 @@ class SandboxState:
     region: str = REGION
 
 
-def state_dir(env: Mapping[str, str] | None = None) -> Path:
+def state_dir(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Path:
     home = (os.environ if env is None else env).get("MESHCTL_HOME")
-    return Path(home) if home else Path.cwd() / ".meshctl"
+    if home:
+        return Path(home)
+    here = (cwd or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / ".meshctl" / "sandbox.json").is_file():
+            return folder / ".meshctl"
+    return here / ".meshctl"
 
 
-def state_file(env: Mapping[str, str] | None = None) -> Path:
-    return state_dir(env) / "sandbox.json"
+def state_file(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Path:
+    return state_dir(env, cwd) / "sandbox.json"
 
 
 def read_state(path: Path) -> SandboxState | None:

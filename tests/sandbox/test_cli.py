@@ -210,3 +210,62 @@ def test_stale_state_is_reported_by_status_and_down(tmp_path: Path) -> None:
     assert "Error: no sandbox is running: pid" in down.stderr
     assert "Traceback" not in down.stderr
     assert not state.exists()
+
+
+STAR_MESH = """\
+version: 1
+mesh:
+  account_id: "555555555555"
+  region: us-east-1
+accounts:
+  sales:
+    account_id: "111111111111"
+    roles: [producer]
+products:
+  sales.returns:
+    producer: sales
+    source_database: returns
+    tables: ["*"]
+    owners: [sales-data-owners@example.com]
+"""
+
+
+@pytest.mark.slow
+def test_status_down_and_seed_find_the_sandbox_from_a_subfolder_and_by_port(
+    tmp_path: Path,
+) -> None:
+    env = clean_env()
+    port, other = free_port(), free_port()
+    up = meshctl("sandbox", "up", "--port", str(port), cwd=tmp_path, env=env)
+    assert up.returncode == 0, up.stderr
+    deep = tmp_path / "teams" / "sales"
+    deep.mkdir(parents=True)
+    try:
+        status = meshctl("sandbox", "status", cwd=deep, env=env)
+        assert status.returncode == 0 and f"running at http://127.0.0.1:{port}" in status.stdout
+        by_port = meshctl("sandbox", "status", "--port", str(port), cwd=deep, env=env)
+        assert by_port.returncode == 0
+        wrong = meshctl("sandbox", "status", "--port", str(other), cwd=deep, env=env)
+        assert wrong.returncode == 1
+        assert wrong.stdout.strip() == (
+            f"sandbox: not running on port {other} (one runs on port {port})"
+        )
+
+        (deep / "returns.yaml").write_text(STAR_MESH)
+        seeded = meshctl("sandbox", "seed", "returns.yaml", cwd=deep, env=env)
+        assert seeded.returncode == 0, seeded.stderr
+        assert 'product sales.returns (tables: ["*"]): ' in seeded.stderr
+        exports = _exports(status.stdout)
+        glue = _client(_session(exports, PRODUCER), exports, "glue")
+        tables = sorted(t["Name"] for t in glue.get_tables(DatabaseName="returns")["TableList"])
+        assert seeded.stderr.rstrip().endswith(", ".join(tables))  # every table it made, named
+
+        refused = meshctl("sandbox", "down", "--port", str(other), cwd=deep, env=env)
+        assert refused.returncode == 1
+        assert f"no sandbox is running on port {other}; the running one is on port {port}" in (
+            refused.stderr
+        )
+    finally:
+        down = meshctl("sandbox", "down", "--port", str(port), cwd=deep, env=env)
+    assert down.returncode == 0, down.stderr
+    assert "its state is gone" in down.stdout
