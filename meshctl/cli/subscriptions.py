@@ -49,7 +49,12 @@ MeshFileOption = Annotated[
         help="Mesh file (names accounts and products). Default: ./mesh.yaml when it exists.",
     ),
 ]
-FormatOption = Annotated[str, typer.Option("--format", help="text or json.")]
+FormatOption = Annotated[
+    str,
+    typer.Option(
+        "--format", help="text (a table on a terminal, tab-separated when piped), tsv or json."
+    ),
+]
 
 
 def _stdout() -> Console:
@@ -57,8 +62,8 @@ def _stdout() -> Console:
 
 
 def _format(value: str) -> str:
-    if value not in ("text", "json"):
-        raise MeshctlError(f"--format must be text or json, not {value!r}")
+    if value not in ("text", "tsv", "json"):
+        raise MeshctlError(f"--format: {value!r} is not one of 'text', 'tsv', 'json'")
     return value
 
 
@@ -187,6 +192,11 @@ def list_command(
         )
         return 0
     console = _stdout()
+    if fmt == "tsv" or not console.is_terminal:
+        # Piped: every value whole, one record per line, for cut, sort and spreadsheets.
+        for row in [_COLUMNS, *(_row(r, mesh) for r in records)]:
+            typer.echo("\t".join(value.replace("\t", " ") for value in row))
+        return 0
     if records:
         console.print(_records_table(records, mesh))
     hidden = "" if include_archived or wanted else " (archived hidden: --include-archived)"
@@ -196,7 +206,13 @@ def list_command(
 
 @subscriptions_app.command("get")
 def get_command(
-    subscription_id: Annotated[str, typer.Argument(help="The SubscriptionId.")],
+    subscription_id: Annotated[
+        str,
+        typer.Argument(
+            metavar="SUBSCRIPTION",
+            help="A SubscriptionId, an unambiguous prefix of one, or CONSUMER/PRODUCT.",
+        ),
+    ],
     output_format: FormatOption = "text",
     file: MeshFileOption = None,
     mesh_account_id: MeshAccountOption = None,
@@ -210,7 +226,7 @@ def get_command(
     fmt = _format(output_format)
     mesh = _Mesh.locate(file, mesh_account_id, region, subscriptions_table, credentials_file)
     table = mesh.table()
-    item = table.get_item(subscription_id)
+    item = table.get_item(_resolve(subscription_id, mesh, table))
     if item is None:
         raise MeshctlError(f"no subscription {subscription_id} in table {table.name}")
     record = record_from_item(item)
@@ -221,6 +237,43 @@ def get_command(
         return 0
     _print_record(record, item, mesh, _stdout())
     return 0
+
+
+def _resolve(ref: str, mesh: _Mesh, table: SubscriptionTable) -> str:
+    """The SubscriptionId that ``ref`` names: an id, a unique id prefix, or CONSUMER/PRODUCT
+    (the open subscription of that pair, else its newest archived one)."""
+    from meshctl.aws.read.subscriptions import RecordQuery
+
+    if "/" in ref:
+        consumer, _, product = ref.partition("/")
+        database = None
+        if mesh.spec is not None and product in {p.name for p in mesh.spec.products}:
+            database = mesh.spec.product(product).mesh_database
+        query = RecordQuery(
+            subscriber=mesh.account_id(consumer, "CONSUMER"),
+            product=product,
+            database=database,
+            include_archived=True,
+        )
+        found = sorted(
+            table.records(query),
+            key=lambda r: (r.status is not RecordStatus.DELETED, r.updated_at or r.created_at),
+        )
+        if not found:
+            raise MeshctlError(f"no subscription of {consumer} to {product} in table {table.name}")
+        return found[-1].subscription_id
+    if len(ref) >= 36 or table.get_item(ref) is not None:
+        return ref
+    matches = sorted(
+        r.subscription_id
+        for r in table.records(RecordQuery(include_archived=True))
+        if r.subscription_id.startswith(ref)
+    )
+    if len(matches) > 1:
+        raise MeshctlError(f"{ref!r} is the start of {len(matches)} ids: {', '.join(matches)}")
+    if not matches:
+        raise MeshctlError(f"no subscription id starts with {ref!r} in table {table.name}")
+    return matches[0]
 
 
 def _record_json(record: SubscriptionRecord, mesh: _Mesh) -> dict[str, Any]:
@@ -265,24 +318,30 @@ def _plain(value: Any) -> Any:
     return int(text) if text.lstrip("-").isdigit() else text
 
 
+_COLUMNS = ("ID", "CONSUMER", "PRODUCER", "PRODUCT", "STATUS", "TABLES", "PERMISSIONS", "EXPIRES")
+
+
+def _row(r: SubscriptionRecord, mesh: _Mesh) -> tuple[str, ...]:
+    managed = "" if r.managed else " (library)"
+    return (
+        r.subscription_id,
+        mesh.account_name(r.subscriber),
+        mesh.account_name(r.owner),
+        mesh.product_of(r) or r.database,
+        r.status.word + managed,
+        ", ".join(r.tables) or "(all)",
+        ", ".join(r.permitted or r.requested),
+        r.expires or "-",
+    )
+
+
 def _records_table(records: list[SubscriptionRecord], mesh: _Mesh) -> Table:
+    """Wraps (folds) long values at any terminal width; never cuts one with an ellipsis."""
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("ID", "CONSUMER", "PRODUCER", "PRODUCT", "STATUS", "TABLES", "PERMISSIONS"):
-        table.add_column(column, no_wrap=column in ("ID", "STATUS"))
-    table.add_column("EXPIRES")
+    for column in _COLUMNS:
+        table.add_column(column, overflow="fold", min_width=4 if column != "ID" else 8)
     for r in records:
-        managed = "" if r.managed else " (library)"
-        cells = (
-            r.subscription_id,
-            mesh.account_name(r.subscriber),
-            mesh.account_name(r.owner),
-            mesh.product_of(r) or r.database,
-            r.status.word + managed,
-            ", ".join(r.tables) or "(all)",
-            ", ".join(r.permitted or r.requested),
-            r.expires or "-",
-        )
-        table.add_row(*(_text(c) for c in cells))
+        table.add_row(*(_text(c) for c in _row(r, mesh)))
     return table
 
 
@@ -309,8 +368,8 @@ def _print_record(
         ("RAM shares", ", ".join(f"{k}={v}" for k, v in record.ram_shares) or "-"),
     ]
     grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold")
-    grid.add_column()
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")  # ARNs wrap whole, never cut
     for label, value in rows:
         grid.add_row(label, _text(value))
     console.print(grid)

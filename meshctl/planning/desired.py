@@ -149,6 +149,7 @@ class RecordIntent:
     after: SubscriptionRecord | None
     live: SubscriptionRecord | None
     archive_reason: str = ""  # set when the declared subscription has expired
+    expired_on: str = ""  # the file's expiry (YYYY-MM-DD) that archives it, kept on the record
 
 
 @dataclass

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -161,9 +163,15 @@ def table(sandbox_server: ServerSandbox) -> ServerSandbox:
 def test_subscriptions_list_names_accounts_through_the_mesh_file(table: ServerSandbox) -> None:
     proc = meshctl(table, "subscriptions", "list", "--consumer", "marketing", "-f", str(EXAMPLE))
     assert proc.returncode == 0, proc.stderr
-    (row,) = [line for line in proc.stdout.splitlines() if ACTIVE.subscription_id in line]
-    assert row.split()[1:5] == ["marketing", "sales", "sales.orders", "approved"]
-    assert "1 subscription (archived hidden: --include-archived)" in proc.stdout
+    # Piped: a header, then one tab-separated line per record, every value whole.
+    header, row = proc.stdout.splitlines()
+    assert header.split("\t") == [
+        "ID", "CONSUMER", "PRODUCER", "PRODUCT", "STATUS", "TABLES", "PERMISSIONS", "EXPIRES"
+    ]  # fmt: skip
+    assert row.split("\t") == [
+        ACTIVE.subscription_id, "marketing", "sales", "sales.orders", "approved", "orders",
+        "DESCRIBE, SELECT", "-",
+    ]  # fmt: skip
 
     listed = meshctl(
         table, "subscriptions", "list", "--product", "sales.orders", "--include-archived",
@@ -215,7 +223,8 @@ def test_subscriptions_get_shows_the_record_and_its_history(table: ServerSandbox
     assert data["attributes"]["ManagedBy"] == "meshctl" and data["attributes"]["Version"] == 2
 
     missing = meshctl(table, "subscriptions", "get", "nope", "-f", str(EXAMPLE))
-    assert missing.returncode == 1 and f"no subscription nope in table {TABLE}" in missing.stderr
+    assert missing.returncode == 1
+    assert f"no subscription id starts with 'nope' in table {TABLE}" in missing.stderr
 
 
 # --- the composite action, for real -------------------------------------------------------------
@@ -296,3 +305,74 @@ def test_expiry_check_fails_while_expired_access_is_live(
     assert late.execute(expired, max_revokes=25, allow_mass_revoke=False).ok
     after = _expiry_check(render_json(late.plan()), tmp_path)
     assert after.returncode == 0 and "No expired access is live." in after.stdout
+
+
+def test_subscriptions_list_on_a_narrow_terminal_wraps_instead_of_cutting(
+    table: ServerSandbox,
+) -> None:
+    env = {**table.env, "TTY_COMPATIBLE": "1", "COLUMNS": "60", "NO_COLOR": "1"}
+    proc = run_meshctl(
+        "subscriptions", "list", "--include-archived", "-f", str(EXAMPLE), env=env, cwd=ROOT
+    )
+    assert proc.returncode == 0, proc.stderr
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout)  # bold headers
+    assert "…" not in shown and "..." not in shown
+    assert max(len(line) for line in shown.splitlines()) <= 60, shown
+    # The id column folds the id over lines of 8 characters: every piece is there.
+    pieces = [ACTIVE.subscription_id[i : i + 8] for i in range(0, 36, 8)]
+    assert all(piece in shown for piece in pieces), shown
+    assert "2 subscriptions" in shown
+
+
+def test_subscriptions_get_takes_an_id_prefix_or_consumer_slash_product(
+    table: ServerSandbox,
+) -> None:
+    by_prefix = meshctl(
+        table, "subscriptions", "get", ACTIVE.subscription_id[:8], "--format", "json",
+        "-f", str(EXAMPLE),
+    )  # fmt: skip
+    assert by_prefix.returncode == 0, by_prefix.stderr
+    assert json.loads(by_prefix.stdout)["subscription_id"] == ACTIVE.subscription_id
+
+    by_pair = meshctl(
+        table, "subscriptions", "get", "marketing/sales.orders", "--format", "json",
+        "-f", str(EXAMPLE),
+    )  # fmt: skip
+    assert json.loads(by_pair.stdout)["subscription_id"] == ACTIVE.subscription_id
+    archived = meshctl(table, "subscriptions", "get", "finance/sales.orders", "-f", str(EXAMPLE))
+    assert archived.returncode == 0 and ARCHIVED.subscription_id in archived.stdout
+
+    # A second id starting like the first: its first 8 characters no longer name one record.
+    twin = replace(ACTIVE, subscription_id=ACTIVE.subscription_id[:8] + "-0000-0000-0000-twin")
+    item = item_from_record(twin, "arn:aws:sts::555555555555:assumed-role/ci", "p1", "c0ffee")
+    serialize = TypeSerializer().serialize
+    table.session(MESH).client("dynamodb").put_item(
+        TableName=TABLE, Item={k: serialize(v) for k, v in item.items()}
+    )
+    ambiguous = meshctl(
+        table, "subscriptions", "get", ACTIVE.subscription_id[:8], "-f", str(EXAMPLE)
+    )
+    assert ambiguous.returncode == 1
+    assert f"is the start of 2 ids: {twin.subscription_id}, {ACTIVE.subscription_id}" in (
+        ambiguous.stderr
+    )
+    nobody = meshctl(table, "subscriptions", "get", "nobody/sales.orders", "-f", str(EXAMPLE))
+    assert nobody.returncode == 1 and "not an account of the mesh file" in nobody.stderr
+
+
+def test_an_archive_for_expiry_records_the_date_access_ended(
+    built: ServerSandbox, tmp_path: Path
+) -> None:
+    mesh = tmp_path / "mesh.yaml"
+    text = EXAMPLE.read_text(encoding="utf-8")
+    mesh.write_text(text.replace("expires: 2027-12-31", "expires: 2026-11-30"), encoding="utf-8")
+    applied = meshctl(built, "apply", "-f", str(mesh), "--auto-approve", cwd=tmp_path)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    proc = meshctl(
+        built, "subscriptions", "get", "finance/sales.orders", "--format", "json", "-f",
+        str(mesh), cwd=tmp_path,
+    )  # fmt: skip
+    data = json.loads(proc.stdout)
+    assert data["status"] == "archived"
+    assert data["expires"] == "2026-11-30"  # not the 2027-12-31 it was approved until
+    assert any("expired on 2026-11-30" in note for note in data["notes"])

@@ -101,7 +101,9 @@ def desire_subscriptions(spec: MeshSpec, seen: Seen, desired: Desired, today: da
         if is_expired(sub, today):
             assert sub.expires is not None
             reason = f"expired on {sub.expires.isoformat()}"
-            desired.records[address] = RecordIntent(address, consumer_id, db, None, live, reason)
+            desired.records[address] = RecordIntent(
+                address, consumer_id, db, None, live, reason, sub.expires.isoformat()
+            )
             continue
         approved = sub.status is SubscriptionStatus.APPROVED
         unknown = [n for n in tables if n not in view.tables]
@@ -272,6 +274,8 @@ def plan_records(
         if intent.after is None:  # expired
             if live is not None and live.status is not RecordStatus.DELETED:
                 after = archived(live, intent.archive_reason, today)
+                # The record says when access really ended: the file's (earlier) expiry date.
+                after = dataclasses.replace(after, expires=intent.expired_on or after.expires)
                 changes.orphan(
                     Kind.SUBSCRIPTION, address, m, live, intent.archive_reason, after=after
                 )
