@@ -62,6 +62,10 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+# Semantic rules on a field that read another field of the same entry.
+_RULE_READS = {"grantable": ("permissions",)}
+
+
 def _load(path: Path) -> MeshSpec:
     source = read_source(path)
     problems = list(source.problems)
@@ -69,12 +73,14 @@ def _load(path: Path) -> MeshSpec:
         raise ValidationError(problems)
     shape = _schema_problems(source)
     problems += shape.values()
-    # One problem per mistake: an entry (a subscription, a product) the schema already refused a
-    # field of is not checked again by the rules, whose findings would only echo that mistake
-    # (a misspelt permission also making its `grantable` "not in permissions").
-    refused = {path[:2] for path in shape}
+    # One problem per mistake: a field the schema refused is not checked again, nor a field whose
+    # rule reads it (a misspelt permission would also make its `grantable` "not in permissions").
+    refused = {path[:n] for path in shape for n in range(1, len(path) + 1)}  # and within
     for found_path, message in semantic_problems(source.data, source.where):
-        if found_path[:2] not in refused:
+        reads = _RULE_READS.get(str(found_path[2]) if len(found_path) > 2 else "", ())
+        if any(found_path[:n] in shape for n in range(len(found_path) + 1)):
+            continue
+        if not any((*found_path[:2], field) in refused for field in reads):
             problems.append(source.problem(found_path, message))
     if problems:
         raise ValidationError(problems)

@@ -218,7 +218,7 @@ def test_yaml_keys_are_taken_verbatim(tmp_path: Path) -> None:
 def test_missing_path_is_a_user_error(tmp_path: Path) -> None:
     with pytest.raises(MeshctlError, match="no such file"):
         load_spec(tmp_path / "mesh.yaml")
-    with pytest.raises(MeshctlError, match=r"no \*\.yaml mesh files"):
+    with pytest.raises(MeshctlError, match=r"no \*\.yaml or \*\.yml mesh files"):
         load_spec(tmp_path)
 
 

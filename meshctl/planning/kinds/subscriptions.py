@@ -19,7 +19,7 @@ import dataclasses
 from collections.abc import Iterable
 from datetime import date, timedelta
 
-from meshctl.address import Address, link_address
+from meshctl.address import link_address
 from meshctl.ids import subscription_id
 from meshctl.observed import (
     Database,
@@ -31,6 +31,7 @@ from meshctl.observed import (
 from meshctl.planning.desired import Desired, RecordIntent, Seen
 from meshctl.planning.kinds.changes import ChangeSet
 from meshctl.planning.kinds.changes import changed_fields as diff_fields
+from meshctl.planning.kinds.held import keep_as_is
 from meshctl.planning.plan import Action, Held, Kind
 from meshctl.spec.model import MeshSpec, Subscription, SubscriptionStatus
 
@@ -112,7 +113,7 @@ def desire_subscriptions(spec: MeshSpec, seen: Seen, desired: Desired, today: da
             missing = tuple(f"table {src}.{n}" for n in unknown)
             desired.held.append(Held(f"subscription {sub.key}", view.producer_id, missing))
         if approved and (view.held or unknown):
-            _keep_as_is(sub, consumer_id, db, tables, live, seen, desired)
+            keep_as_is(sub, consumer_id, db, tables, live, seen, desired)
             continue
         if approved:
             database = LfResource(ResourceType.DATABASE, m, db)
@@ -134,40 +135,6 @@ def desire_subscriptions(spec: MeshSpec, seen: Seen, desired: Desired, today: da
         after = _record(sub, own_id, view.producer_id, consumer_id, db, tables, live)
         desired.records[address] = RecordIntent(address, consumer_id, db, after, live)
     _expiry_warnings(spec.subscriptions, today, desired)
-
-
-def _keep_as_is(
-    sub: Subscription,
-    consumer_id: str,
-    db: str,
-    tables: tuple[str, ...],
-    live: SubscriptionRecord | None,
-    seen: Seen,
-    desired: Desired,
-) -> None:
-    """A held subscription: what is live of it stays as it is, nothing is added.
-
-    Its live grants, resource link and record are wanted exactly as they are (so they are neither
-    widened nor revoked for a missing source); no new grant, link or record is planned, so no
-    record claims access that does not exist.
-    """
-    m = desired.mesh_account_id
-    why = f"approved subscription {sub.key} (held: a declared source is missing)"
-    resources = [LfResource(ResourceType.DATABASE, m, db)]
-    resources += [LfResource(ResourceType.TABLE, m, db, name) for name in tables]
-    for resource in resources:
-        grant = seen.grants.get(str(Address(Kind.GRANT, consumer_id, resource.key)))
-        if grant is not None:
-            desired.add_grant(consumer_id, resource, grant.permissions, grant.grantable, why=why)
-    live_link = seen.databases.get(str(Address(Kind.DATABASE, consumer_id, db)))
-    if live_link is not None and live_link.target_database == db:
-        link = link_address(consumer_id, db)
-        desired.links[link] = live_link
-        desired.reasons.setdefault(link, why)
-    if live is not None:
-        desired.records[f"subscription.{sub.key}"] = RecordIntent(
-            f"subscription.{sub.key}", consumer_id, db, live, live
-        )
 
 
 def _open_records_by_key(
