@@ -18,6 +18,19 @@ from meshctl.spec.model import MeshSpec
 
 from ._mesh import EXAMPLE
 
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under the full crash sweep, its sample is redundant: deselected (reported), not skipped."""
+    from .test_crash import FULL_SWEEP
+
+    if not FULL_SWEEP:
+        return
+    sample = [item for item in items if item.get_closest_marker("crash_sample")]
+    if sample:
+        config.hook.pytest_deselected(items=sample)
+        items[:] = [item for item in items if item not in sample]
+
+
 # In-process tests run on a fixed day, so `expires` in the example never moves under them.
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
