@@ -71,6 +71,24 @@ def _shared_with(backend: Any, entry: GrantEntry) -> tuple[str, str] | None:
     return account, arn
 
 
+CROSS_ACCOUNT_VERSION = "CROSS_ACCOUNT_VERSION"
+PRINCIPALS_FROM_VERSION = 3  # AWS: grants to other accounts' IAM principals need version 3+
+
+
+def cross_account_version(backend: Any, catalog_id: str) -> int:
+    """The catalog's ``Parameters["CROSS_ACCOUNT_VERSION"]``; version 1 when never set."""
+    settings = backend.settings.get(catalog_id) or {}
+    return int((settings.get("Parameters") or {}).get(CROSS_ACCOUNT_VERSION, "1"))
+
+
+def put_data_lake_settings(self: Any, catalog_id: str, settings: dict[str, Any]) -> None:
+    """AWS accepts CROSS_ACCOUNT_VERSION "1" to "4" only; moto stored any value."""
+    version = (settings.get("Parameters") or {}).get(CROSS_ACCOUNT_VERSION)
+    if version is not None and str(version) not in ("1", "2", "3", "4"):
+        raise InvalidInput(f"Invalid CROSS_ACCOUNT_VERSION {version!r}: use 1, 2, 3 or 4.")
+    self.settings[catalog_id] = settings
+
+
 def grant_permissions(
     self: Any,
     catalog_id: str,
@@ -88,6 +106,14 @@ def grant_permissions(
         raise InvalidInput("Principal and Resource are required.")
     resource = canonical_resource(resource, catalog_id)
     _check_exists(self.region_name, resource)
+    version = cross_account_version(self, catalog_id)
+    account = principal_account(principal)
+    is_arn = str(principal.get("DataLakePrincipalIdentifier", "")).startswith("arn:")
+    if is_arn and account not in (None, catalog_id) and version < PRINCIPALS_FROM_VERSION:
+        raise InvalidInput(
+            "Cross-account grants to IAM principals are not supported with cross-account "
+            f"version {version}: they need version {PRINCIPALS_FROM_VERSION} or later."
+        )
     with _WRITES:
         index = _index(self, catalog_id)
         entry = index.grant(
@@ -95,7 +121,9 @@ def grant_permissions(
         )
         shared = _shared_with(self, entry)
         if shared is not None and entry.share_arn is None:
-            entry.share_arn = patch_ram.share_grant(self.region_name, self.account_id, *shared)
+            entry.share_arn = patch_ram.share_grant(
+                self.region_name, self.account_id, *shared, version
+            )
             index.share_refs[shared] += 1
 
 
@@ -256,6 +284,7 @@ def _r_list_permissions(self: Any) -> str:
 def install() -> None:
     backend: Any = LakeFormationBackend
     backend.grant_permissions = grant_permissions
+    backend.put_data_lake_settings = put_data_lake_settings
     backend.revoke_permissions = revoke_permissions
     backend.batch_grant_permissions = _batch(grant_permissions)
     backend.batch_revoke_permissions = _batch(revoke_permissions)

@@ -62,7 +62,8 @@ class _RamState:
     invitations: dict[str, Invitation] = field(default_factory=dict)
     # Share ARN -> the invitation that currently stands for it (PENDING or ACCEPTED).
     current: dict[str, str] = field(default_factory=dict)
-    # Glue resource ARN -> the Lake Formation share this account owns for it.
+    # The Lake Formation shares this account owns: "grant:<grantee>:<Glue ARN>" (version 1, one
+    # per grant) or "pair:<grantee>" (version 2 and later, one per account pair).
     lf_shares: dict[str, Any] = field(default_factory=dict)
 
 
@@ -74,33 +75,49 @@ def _state(backend: Any) -> _RamState:
     return state
 
 
-def share_grant(region: str, grantor: str, grantee: str, resource_arn: str) -> str:
-    """Put ``resource_arn`` in the grantor's Lake Formation share for it and invite the grantee."""
+def share_grant(region: str, grantor: str, grantee: str, resource_arn: str, version: int) -> str:
+    """Put ``resource_arn`` in the grantor's Lake Formation share for the grantee (inviting it
+    when the share is new to it) and return the share's ARN.
+
+    AWS (Lake Formation guide, "Updating cross-account data sharing version settings"): with
+    cross-account version 1 each cross-account grant gets a RAM resource share of its own; from
+    version 2 one share between the two accounts carries every grant, so the grantee accepts one
+    invitation per account pair, and resources added to an accepted share need no new one."""
     owner = ram_backends[grantor][region]
     state = _state(owner)
-    share = state.lf_shares.get(resource_arn)
+    key = _share_key(grantee, resource_arn, version)
+    share = state.lf_shares.get(key)
     if share is None or share.status != "ACTIVE":
-        digest = hashlib.sha256(f"{grantor}:{resource_arn}".encode()).hexdigest()[:12]
-        share = ResourceShare(grantor, region, name=f"LakeFormation-V3-{digest}")
-        share.resource_arns.append(resource_arn)
+        digest = hashlib.sha256(f"{grantor}:{key}".encode()).hexdigest()[:12]
+        share = ResourceShare(grantor, region, name=f"LakeFormation-V{version}-{digest}")
         owner.resource_shares.append(share)
-        state.lf_shares[resource_arn] = share
+        state.lf_shares[key] = share
+    if resource_arn not in share.resource_arns:
+        share.resource_arns.append(resource_arn)
     if grantee not in share.principals:
         share.principals.append(grantee)
     _invite(region, share, grantee)
     return str(share.arn)
 
 
+def _share_key(grantee: str, resource_arn: str, version: int) -> str:
+    return f"grant:{grantee}:{resource_arn}" if version < 2 else f"pair:{grantee}"
+
+
 def unshare_grant(region: str, grantor: str, grantee: str, resource_arn: str) -> None:
-    """The grantee holds no grant on the resource any more: take it out of the share."""
+    """The grantee holds no grant on the resource any more: the resource leaves the share that
+    carried it to the grantee (a version-1 share of its own, or the account pair's share, made
+    before or after a change of version); a share left empty is deleted."""
     state = _state(ram_backends[grantor][region])
-    share = state.lf_shares.get(resource_arn)
-    if share is None:
-        return
-    _remove_principals(region, share, [grantee])
-    if not share.principals:
-        share.delete()
-        del state.lf_shares[resource_arn]
+    for key in (_share_key(grantee, resource_arn, 1), _share_key(grantee, resource_arn, 2)):
+        share = state.lf_shares.get(key)
+        if share is None or resource_arn not in share.resource_arns:
+            continue
+        share.resource_arns.remove(resource_arn)
+        if not share.resource_arns:
+            _remove_principals(region, share, list(share.principals))
+            share.delete()
+            del state.lf_shares[key]
 
 
 def _invite(region: str, share: Any, receiver: str) -> None:

@@ -98,11 +98,6 @@ def test_grant_within_the_account_makes_no_share(mesh: MeshCatalog) -> None:
     assert "AdditionalDetails" not in list_all(mesh.lf)[0]
 
 
-def test_grant_to_a_role_of_another_account_shares_with_that_account(mesh: MeshCatalog) -> None:
-    _grant(mesh, f"arn:aws:iam::{CONSUMER}:role/Analyst", table("orders"), ["SELECT"])
-    assert [i["receiverAccountId"] for i in _invitations(mesh, CONSUMER)] == [CONSUMER]
-
-
 def _share_principals(mesh: MeshCatalog, share_arn: str) -> list[str]:
     associations = mesh.client(MESH, "ram").get_resource_share_associations(
         associationType="PRINCIPAL", resourceShareArns=[share_arn]
