@@ -56,3 +56,10 @@ rc=$?
 set -e
 echo "exit code: $rc"
 [ "$rc" -eq 2 ]
+
+step "meshctl access: who can read what now (marketing's approved SELECT is flagged as not live)"
+meshctl access -f "$MESH" --product sales.orders
+
+step "meshctl apply restores it; meshctl access has no problem left"
+meshctl apply -f "$MESH" --auto-approve | tail -n 1
+meshctl access -f "$MESH" --consumer finance

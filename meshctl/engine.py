@@ -93,6 +93,13 @@ class Engine:
             iam_principal(self.sessions.acting_as(m)),
             iam_principal(self.sessions.caller_arn()),
         }
+        # In a consumer's catalog meshctl creates the resource links its principals are granted
+        # DESCRIBE on: Lake Formation lists meshctl's identity there as their creator.
+        found |= {
+            iam_principal(self.sessions.acting_as(a.account_id))
+            for a in self.spec.accounts
+            if a.is_consumer
+        }
         return tuple(sorted(p for p in found if p))
 
     def _lock_table(self) -> LockTable:

@@ -210,6 +210,9 @@ class SubscriptionRecord:
     updated_at: str = ""
     updated_by: str = ""
     last_plan_id: str = ""
+    # meshctl's ``Principals``: the consumer's IAM roles/users that hold the access (sorted);
+    # empty when the consumer account itself is the grantee (the helper library's way).
+    principals: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -219,6 +222,8 @@ class LakeSettings:
     admins: frozenset[str] = frozenset()
     create_table_default_permissions_empty: bool = False
     create_database_default_permissions_empty: bool = False
+    # Parameters["CROSS_ACCOUNT_VERSION"]; an account that never set it is on version 1.
+    cross_account_version: int = 1
 
 
 @dataclass(frozen=True)
@@ -228,7 +233,9 @@ class ObservedMesh:
     mesh_account_id: str
     subscriptions_table_exists: bool = False
     subscriptions: tuple[SubscriptionRecord, ...] = ()
-    grants: tuple[Grant, ...] = ()  # raw grants of the mesh catalog (no principal filter)
+    # Raw grants of the mesh catalog (no principal filter), and of consumer catalogs on the
+    # resource links to it (a subscription's principals get DESCRIBE there).
+    grants: tuple[Grant, ...] = ()
     lake_settings: LakeSettings = field(default_factory=LakeSettings)
     catalog_policy: str = ""  # canonical JSON of the mesh Glue catalog resource policy, "" if none
     catalog_policy_hash: str = ""  # Glue's PolicyHash of that policy: apply writes only over it
@@ -240,6 +247,8 @@ class ObservedMesh:
     accepted_shares: tuple[tuple[str, str], ...] = ()  # (account id, RAM share ARN) accepted
     pending_invitations: tuple[tuple[str, str], ...] = ()  # (account id, invitation ARN)
     registered_locations: tuple[str, ...] = ()  # S3 ARNs registered with the mesh's Lake Formation
+    # Declared subscription principals (IAM ARNs, as declared) that exist in their account.
+    principals_found: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # Readers run accounts in parallel; sorting here makes the snapshot (and so its

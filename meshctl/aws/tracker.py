@@ -6,7 +6,9 @@ The library (``SubscriberTracker``) writes ``OwnerPrincipal``, ``SubscriberPrinc
 or a plain string on some creates), ``ImportedToConsumer`` and who/when attributes with dates as
 ``%Y-%m-%d %H:%M:%S``. meshctl writes the same attributes, so the library keeps reading them, plus
 its own: ``ManagedBy``, ``Version``, ``ApprovedBy``, ``Purpose``, ``Expires``, ``ProductName``,
-``LastPlanId``, ``GitCommit``.
+``LastPlanId``, ``GitCommit``, and ``Principals`` (the consumer's IAM roles/users that hold the
+access, when the file names them; ``SubscriberPrincipal`` stays the consumer account id, which is
+what the library reads).
 
 Items here are plain Python values (what boto3's ``TypeDeserializer`` returns), not typed JSON.
 """
@@ -27,7 +29,14 @@ MANAGED_TAGS = [{"Key": "ManagedBy", "Value": MANAGED_BY}]
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"  # the library's format, so its sorting and display still work
 
 # Attributes meshctl may remove on update when a record no longer has a value for them.
-OPTIONAL_ATTRIBUTES = ("ApprovedBy", "Purpose", "Expires", "ProductName", "GitCommit")
+OPTIONAL_ATTRIBUTES = (
+    "ApprovedBy",
+    "Purpose",
+    "Expires",
+    "ProductName",
+    "GitCommit",
+    "Principals",
+)
 # Attributes set once, on create (update keeps the existing values).
 CREATE_ONLY_ATTRIBUTES = ("CreationDate", "CreatedBy")
 
@@ -108,6 +117,7 @@ def record_from_item(item: Mapping[str, Any]) -> SubscriptionRecord:
         updated_at=str(item.get("UpdatedDate", "")),
         updated_by=str(item.get("UpdatedBy", "")),
         last_plan_id=str(item.get("LastPlanId", "")),
+        principals=_sorted_strings(item.get("Principals")),
     )
 
 
@@ -158,6 +168,7 @@ def item_from_record(
         "Expires": record.expires,
         "ProductName": record.product,
         "GitCommit": commit or "",
+        "Principals": list(record.principals),
     }
     item.update({k: v for k, v in optional.items() if v})
     return item

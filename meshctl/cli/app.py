@@ -280,6 +280,7 @@ def unlock(
 
 def _register_subcommands() -> None:
     """Add the commands defined in other modules; idempotent (tests call it too)."""
+    from meshctl.cli.access import access_command
     from meshctl.cli.extra import import_command, schema_command
     from meshctl.cli.sandbox import sandbox_app
     from meshctl.cli.subscriptions import subscriptions_app
@@ -290,6 +291,7 @@ def _register_subcommands() -> None:
     app.command("import")(import_command)
     app.add_typer(subscriptions_app, name="subscriptions")
     app.command("schema")(schema_command)
+    app.command("access")(access_command)
 
 
 def _debug_first(args: list[str]) -> list[str]:

@@ -104,6 +104,9 @@ def _seed(spec: MeshSpec, endpoint: str, region: str, *, stop_on_failure: bool =
         raise
     accounts = len({t.account_id for t in seeded})
     typer.echo(f"seeded {len(seeded)} tables in {accounts} producer account(s)", err=True)
+    principals = sorted({p for s in spec.subscriptions for p in s.principals})
+    if principals:  # the consumer's IaC would have made them; meshctl itself never does
+        typer.echo(f"seeded the subscriptions' principals: {', '.join(principals)}", err=True)
     for product in spec.products:
         if product.all_tables:  # the file does not name them: say which tables it now has
             producer = spec.account(product.producer).account_id

@@ -56,7 +56,8 @@ def import_mesh(
     settings: MeshSettings, observed: ObservedMesh, *, names: Mapping[str, str] | None = None
 ) -> str:
     """The mesh file text for ``observed``; ``names`` maps account ids to chosen names."""
-    found = Found(settings)
+    version = observed.lake_settings.cross_account_version
+    found = Found(dataclasses.replace(settings, cross_account_version=version))
     for account_id, roles in sorted(mesh_member_roles(observed).items()):
         if account_id != settings.account_id:
             found.account(account_id).roles |= roles

@@ -16,7 +16,7 @@ import yaml
 from meshctl import __version__
 from meshctl.observed import SubscriptionRecord
 from meshctl.spec.load import conforms
-from meshctl.spec.model import MeshSettings
+from meshctl.spec.model import DEFAULT_CROSS_ACCOUNT_VERSION, MeshSettings
 from meshctl.spec.rules import default_mesh_database
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
@@ -116,6 +116,9 @@ def render(found: Found) -> str:
         f"  region: {_scalar(s.region)}",
         f"  subscriptions_table: {_scalar(s.subscriptions_table)}",
     ]
+    if s.cross_account_version != DEFAULT_CROSS_ACCOUNT_VERSION:
+        version = f"  cross_account_version: {s.cross_account_version}"
+        out.append(version + _comment("inferred: the mesh account's Lake Formation setting"))
     if found.iam_users:
         users = f"{found.iam_users} user(s) and their groups found beside the mesh roles"
         out.append(f"  iam_users: true{_comment('inferred: ' + users)}")
@@ -185,7 +188,16 @@ def _render_subscription(sub: FoundSubscription, consumer: str) -> list[str]:
         out.append(f"    purpose: {_scalar(purpose)}")
     if conforms("date", record.expires) and is_date(record.expires):
         out.append(f"    expires: {record.expires}")
+    if record.principals:
+        out.append("    principals:")
+        out += [f"      - {_scalar(_short(p, sub.consumer_id))}" for p in record.principals]
     return out
+
+
+def _short(principal: str, account_id: str) -> str:
+    """``role/NAME`` for a role (or user) of the consumer's own account, else the ARN."""
+    prefix = f"arn:aws:iam::{account_id}:"
+    return principal[len(prefix) :] if principal.startswith(prefix) else principal
 
 
 def is_date(text: str) -> bool:

@@ -1,10 +1,11 @@
 """A plan's access changes in people's terms: who gains or loses what, and requests that move.
 
-Pure: computed from the plan's own changes (their before/after values) and the file's names, so
-a reviewer reads "marketing gains SELECT on sales.orders (orders)" before the grant lines it
-summarises. One line per (principal, product) and direction, one per subscription record that
-changes status. Grants of the mesh's own machinery (a producer on its product, the mesh roles)
-are not access changes for people and are left to the detailed list.
+Pure: computed from the plan's own changes (their before/after values) and the file's names, so a
+reviewer reads "marketing gains SELECT on sales.orders (orders)" before the grant lines it
+summarises (a subscription's principal as "finance (role/revenue-reporting)"; its DESCRIBE on the
+consumer's resource link counts with the product). One line per (principal, product) and direction,
+one per subscription record that changes status. Grants of the mesh's own machinery (a producer on
+its product, the mesh roles) are not access changes for people and are left to the detailed list.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from meshctl.observed import RecordStatus
 from meshctl.planning import policies
+from meshctl.planning.canonical import principal_account
 from meshctl.planning.plan import Action, Change, Drift, Kind
 from meshctl.spec.model import MeshSpec, Product
 
@@ -61,13 +63,21 @@ def access_summary(spec: MeshSpec, changes: Iterable[Change]) -> tuple[str, ...]
             delta.loses.setdefault(table, set()).update(old - new)
     lines = []
     for (principal, product_name), delta in sorted(deltas.items(), key=lambda kv: kv[0]):
-        who = names.get(principal, principal)
+        who = principal_name(principal, names)
         for verb, found in (("gains", delta.gains), ("loses", delta.loses)):
             for perms, tables in _by_permissions(found):
                 where = f" ({', '.join(tables)})" if tables else ""
                 note = " (unmanaged, goes with what it is on)" if delta.unmanaged else ""
                 lines.append(f"{who} {verb} {perms} on {product_name}{where}{note}")
     return tuple(lines + records)
+
+
+def principal_name(principal: str, names: dict[str, str]) -> str:
+    """An account by its name; a subscription principal as ``finance (role/revenue-reporting)``."""
+    account = principal_account(principal)
+    if account == principal or account not in names:
+        return names.get(principal, principal)
+    return f"{names[account]} ({principal.split(':', 5)[5]})"
 
 
 def _perms(value: dict[str, Any]) -> set[str]:

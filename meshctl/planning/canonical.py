@@ -183,11 +183,11 @@ def drop_implicit(
     - AWS service-linked roles.
     Kept: ``IAM_ALLOWED_PRINCIPALS`` — the planner never changes it but warns about it.
     """
-    skip = {_pathless(p) for p in (*admins, *ignored_principals)}
+    skip = {pathless(p) for p in (*admins, *ignored_principals)}
     return tuple(
         g
         for g in grants
-        if _pathless(g.principal) not in skip and not is_service_principal(g.principal)
+        if pathless(g.principal) not in skip and not is_service_principal(g.principal)
     )
 
 
@@ -202,7 +202,13 @@ def iam_principal(arn: str) -> str:
     return arn if arn.startswith("arn:aws:iam::") else ""
 
 
-def _pathless(principal: str) -> str:
+def principal_account(principal: str) -> str:
+    """The account of an IAM ARN (``arn:aws:iam::<id>:role/x``); an account id is its own."""
+    parts = principal.split(":")
+    return parts[4] if len(parts) > 5 and principal.startswith("arn:") else principal
+
+
+def pathless(principal: str) -> str:
     """A role or user ARN without its path: an STS session names its role without the path, so
     identities compare by account, type and name (names are unique per account, path or not)."""
     for kind in (":role/", ":user/"):

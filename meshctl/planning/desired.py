@@ -204,6 +204,7 @@ def _mesh_settings(spec: MeshSpec, seen: Seen, desired: Desired) -> None:
         admins=observed.lake_settings.admins | {manager},
         create_table_default_permissions_empty=True,
         create_database_default_permissions_empty=True,
+        cross_account_version=spec.mesh.cross_account_version,
     )
     live_policy: dict[str, Any] | None = None
     if observed.catalog_policy:

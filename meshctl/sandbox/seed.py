@@ -1,5 +1,7 @@
 """Seed what a real producer already has before it joins the mesh: its source Glue database and
-tables (realistic columns, partitions on time-based tables, an S3 location) and the S3 bucket.
+tables (realistic columns, partitions on time-based tables, an S3 location) and the S3 bucket; and
+what a consumer's own IaC already made: the IAM roles and users its subscriptions name as
+``principals`` (meshctl never creates those).
 
 Used by ``meshctl sandbox up --seed FILE``, the demo and tests. Idempotent: seeding twice leaves
 the same catalog. Nothing here touches the mesh account; meshctl itself builds the mesh.
@@ -7,6 +9,7 @@ the same catalog. Nothing here touches the mesh account; meshctl itself builds t
 
 from __future__ import annotations
 
+import json
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -204,7 +207,7 @@ def table_input(table: str, location: str) -> dict[str, Any]:
     }
 
 
-_EXISTS = ("AlreadyExistsException", "BucketAlreadyOwnedByYou")
+_EXISTS = ("AlreadyExistsException", "BucketAlreadyOwnedByYou", "EntityAlreadyExists")
 
 
 def _create(call: Callable[..., Any], **kwargs: Any) -> None:
@@ -245,7 +248,41 @@ def seed_producers(spec: MeshSpec, session_for_account: SessionFor) -> list[Seed
             keys = partition_keys_for(table)
             _seed_partitions(glue, database, table, keys, location)
             seeded.append(SeededTable(account_id, database, table, location, keys))
+    seed_principals(spec, session_for_account)
     return seeded
+
+
+def seed_principals(spec: MeshSpec, session_for_account: SessionFor) -> list[str]:
+    """Create the IAM roles and users the subscriptions name as principals (trusting their own
+    account), as the consumer's IaC would have; returns their ARNs."""
+    made: list[str] = []
+    for arn in sorted({p for s in spec.subscriptions for p in s.principals}):
+        account_id, resource = arn.split(":")[4], arn.split(":", 5)[5]
+        kind, _, rest = resource.partition("/")
+        path, _, name = rest.rpartition("/")
+        path = f"/{path}/" if path else "/"
+        iam = session_for_account(account_id).client("iam")
+        if kind == "role":
+            trust = {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+            _create(
+                iam.create_role,
+                RoleName=name,
+                Path=path,
+                AssumeRolePolicyDocument=json.dumps(trust),
+            )
+        else:
+            _create(iam.create_user, UserName=name, Path=path)
+        made.append(arn)
+    return made
 
 
 def _create_bucket(session: boto3.Session, bucket: str, region: str) -> None:

@@ -27,6 +27,7 @@ from jsonschema import Draft202012Validator
 from meshctl.errors import Problem, ValidationError
 from meshctl.spec.document import YamlPath, show_name
 from meshctl.spec.model import (
+    DEFAULT_CROSS_ACCOUNT_VERSION,
     DEFAULT_SUBSCRIPTIONS_TABLE,
     Account,
     AccountRole,
@@ -36,7 +37,13 @@ from meshctl.spec.model import (
     Subscription,
     SubscriptionStatus,
 )
-from meshctl.spec.rules import Found, default_mesh_database, semantic_problems, show_value
+from meshctl.spec.rules import (
+    Found,
+    default_mesh_database,
+    principal_arn,
+    semantic_problems,
+    show_value,
+)
 from meshctl.spec.sources import MeshSource, mesh_files, read_source
 
 
@@ -301,6 +308,7 @@ def _build(source: MeshSource) -> MeshSpec:
         subscriptions_table=mesh.get("subscriptions_table", DEFAULT_SUBSCRIPTIONS_TABLE),
         role_arn=mesh.get("role_arn"),
         iam_users=mesh.get("iam_users", False),
+        cross_account_version=mesh.get("cross_account_version", DEFAULT_CROSS_ACCOUNT_VERSION),
     )
     accounts = tuple(
         Account(
@@ -338,6 +346,9 @@ def _build(source: MeshSource) -> MeshSpec:
             approved_by=s.get("approved_by"),
             purpose=s.get("purpose", ""),
             expires=date.fromisoformat(s["expires"]) if "expires" in s else None,
+            principals=tuple(
+                sorted({principal_arn(p, ids[s["consumer"]]) for p in s.get("principals", ())})
+            ),
         )
         for s in data.get("subscriptions", [])
     )

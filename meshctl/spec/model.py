@@ -12,6 +12,8 @@ from enum import StrEnum
 
 DEFAULT_SUBSCRIPTIONS_TABLE = "AwsDataMeshSubscriptions"
 ALL_TABLES = "*"
+DEFAULT_CROSS_ACCOUNT_VERSION = 4
+PRINCIPALS_MIN_VERSION = 3  # Lake Formation grants to other accounts' IAM principals from v3
 
 
 class AccountRole(StrEnum):
@@ -44,6 +46,10 @@ class MeshSettings:
     subscriptions_table: str = DEFAULT_SUBSCRIPTIONS_TABLE
     role_arn: str | None = None
     iam_users: bool = False
+    # Lake Formation's cross-account data sharing version (DataLakeSettings.Parameters
+    # CROSS_ACCOUNT_VERSION): 4 is what Lake Formation recommends for new setups; grants to
+    # principals of other accounts (a subscription's ``principals``) need 3 or later.
+    cross_account_version: int = DEFAULT_CROSS_ACCOUNT_VERSION
 
     @property
     def locks_table(self) -> str:
@@ -94,6 +100,9 @@ class Subscription:
     approved_by: str | None = None
     purpose: str = ""
     expires: date | None = None
+    # IAM role/user ARNs of the consumer account that get the access instead of the account
+    # (sorted, shorthand resolved); () means the account itself, as the helper library grants.
+    principals: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:

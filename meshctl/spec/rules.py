@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from meshctl.spec.document import YamlPath, show_name
+from meshctl.spec.model import DEFAULT_CROSS_ACCOUNT_VERSION, PRINCIPALS_MIN_VERSION
 
 Found = tuple[YamlPath, str]  # (path in the merged mesh, message)
 
@@ -24,6 +25,14 @@ def show_value(value: Any) -> str:
 def default_mesh_database(source_database: str, producer_account_id: str) -> str:
     """The helper library's name for a product's database in the mesh catalog."""
     return f"{source_database}-{producer_account_id}"
+
+
+def principal_arn(principal: str, account_id: str) -> str:
+    """A subscription principal as the IAM ARN Lake Formation grants to: the shorthand
+    ``role/NAME`` (or ``user/NAME``) is that identity of the consumer account."""
+    if principal.startswith("arn:"):
+        return principal
+    return f"arn:aws:iam::{account_id}:{principal}"
 
 
 def _map(value: Any) -> dict[str, Any]:
@@ -146,12 +155,56 @@ def _subscription_rules(data: dict[str, Any], where: Callable[[YamlPath], str]) 
             if permission not in permissions and "ALL" not in permissions:
                 yield (*path, "grantable", j), f"'{permission}' is grantable but not in permissions"
         yield from _approval_rule(path, sub, product, name)
+        yield from _principal_rules(path, sub, _map(accounts.get(consumer or "")), data, where)
         expires = _text(sub.get("expires"))
         if expires is not None:
             try:
                 date.fromisoformat(expires)
             except ValueError:
                 yield (*path, "expires"), f"{show_value(expires)} is not a date (YYYY-MM-DD)"
+
+
+def _principal_rules(
+    path: YamlPath,
+    sub: dict[str, Any],
+    consumer: dict[str, Any],
+    data: dict[str, Any],
+    where: Callable[[YamlPath], str],
+) -> Iterator[Found]:
+    """Principals belong to the consumer's account, once each, and need cross-account version 3."""
+    principals = [p for p in _seq(sub.get("principals")) if isinstance(p, str)]
+    if not principals:
+        return
+    mesh = _map(data.get("mesh"))
+    version = mesh.get("cross_account_version", DEFAULT_CROSS_ACCOUNT_VERSION)
+    if isinstance(version, int) and version < PRINCIPALS_MIN_VERSION:
+        at = where(("mesh", "cross_account_version"))
+        yield (
+            (*path, "principals"),
+            f"grants to principals need mesh.cross_account_version {PRINCIPALS_MIN_VERSION} or "
+            f"later; it is {version} ({at})",
+        )
+    account_id = _text(consumer.get("account_id"))
+    if account_id is None:
+        return
+    seen: dict[str, int] = {}
+    for j, principal in enumerate(_seq(sub.get("principals"))):
+        if not isinstance(principal, str):
+            continue
+        arn = principal_arn(principal, account_id)
+        owner = arn.split(":")[4] if arn.count(":") >= 5 else ""
+        if owner != account_id:
+            yield (
+                (*path, "principals", j),
+                f"{show_value(principal)} is in account {owner}; principals must belong to the "
+                f"consumer '{sub.get('consumer')}' ({account_id})",
+            )
+        elif arn in seen:
+            yield (
+                (*path, "principals", j),
+                f"{show_value(principal)} is the same principal as entry {seen[arn] + 1}",
+            )
+        seen.setdefault(arn, j)
 
 
 def _approval_rule(

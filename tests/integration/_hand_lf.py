@@ -87,7 +87,8 @@ def _address(console: Console, entry: dict[str, Any]) -> str:
 
 
 def invite_again(console: Console, account_id: str) -> None:
-    """Revoke one of the account's grants and grant it again: a new share, a new invitation."""
+    """Revoke the account's grants and grant them again: a new share, a new invitation (with
+    cross-account version 2 and later one share carries them all, and leaves with the last)."""
     mine = [
         e
         for e in lf_entries(console)
@@ -95,8 +96,10 @@ def invite_again(console: Console, account_id: str) -> None:
         and "Catalog" not in e["Resource"]
     ]
     assert mine, f"account {account_id} holds no grant to share again"
-    revoke_raw(console, mine[0])
-    grant_raw(console, mine[0])
+    for entry in mine:
+        revoke_raw(console, entry)
+    for entry in mine:
+        grant_raw(console, entry)
     ram = console.client(account_id, "ram")
     invitations = ram.get_resource_share_invitations()["resourceShareInvitations"]
     assert any(i["status"] == "PENDING" for i in invitations), invitations

@@ -478,6 +478,10 @@ def test_expired_subscription_is_revoked_and_archived_on_its_date(applied: Mesh)
     assert any("expired on 2027-12-31" in note for note in item["Notes"])
     assert item["UpdatedDate"].startswith("2027-12-31")  # written with the injected clock
     assert subscription_grants(sandbox, FINANCE, SALES_DB) == {}
+    assert (
+        subscription_grants(sandbox, f"arn:aws:iam::{FINANCE}:role/revenue-reporting", SALES_DB)
+        == {}
+    )
     assert glue_database(sandbox, FINANCE, SALES_DB) is None
     # Another consumer of the same product is not touched.
     assert record(sandbox, MARKETING, "sales.orders")["Status"] == "Active"

@@ -156,6 +156,7 @@ def test_import_of_a_meshctl_mesh_plans_no_change(built: InProcessSandbox, tmp_p
             s.approved_by,
             s.purpose,
             s.expires,
+            s.principals,  # finance's subscription names a role: it comes back
         )
 
     assert {key(ids_in, s) for s in imported.subscriptions} == {

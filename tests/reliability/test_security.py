@@ -136,10 +136,13 @@ def test_pending_and_denied_subscriptions_have_no_grant(
     seeded: InProcessSandbox, example_spec: MeshSpec, tmp_path: Path
 ) -> None:
     _apply()
-    # finance: approved on sales.orders, pending on logistics.shipments (and producer of its own)
+    # finance: approved on sales.orders for its role (principals), pending on
+    # logistics.shipments, and producer of its own product
     finance = _account_grants(seeded, example_spec, FINANCE)
-    assert not any(g.startswith("logistics-") for g in finance), finance
-    assert "sales-111111111111.orders" in finance
+    assert not any(g.startswith(("logistics-", "sales-")) for g in finance), finance
+    role = _account_grants(seeded, example_spec, f"arn:aws:iam::{FINANCE}:role/revenue-reporting")
+    assert "sales-111111111111.orders" in role
+    assert not any(g.startswith("logistics-") for g in role), role
     # marketing: approved on sales.orders (orders only), pending on shipments, denied on invoices
     marketing = _account_grants(seeded, example_spec, MARKETING)
     assert marketing == {"sales-111111111111", "sales-111111111111.orders"}, marketing

@@ -3,6 +3,7 @@ value was inferred. Every output is loaded back with ``load_spec`` (it must vali
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -101,7 +102,8 @@ def test_library_mesh_imports_with_inferred_approver_among_owners(tmp_path: Path
     text = import_mesh(SETTINGS, _observed(active))
     spec = _load(text, tmp_path)
 
-    assert spec.mesh == MeshSettings(MESH, "eu-west-1", "MeshSubs")
+    # A mesh account that never set it is on cross-account version 1: the file says so.
+    assert spec.mesh == MeshSettings(MESH, "eu-west-1", "MeshSubs", cross_account_version=1)
     assert {(a.name, a.account_id) for a in spec.accounts} == {
         ("acct-111111111111", SALES),  # no product name to take a name from
         ("acct-999999999999", MARKETING),
@@ -255,7 +257,7 @@ def test_any_description_reads_back_unchanged(description: str, tmp_path: Path) 
 
 def test_empty_mesh_is_a_valid_file(tmp_path: Path) -> None:
     spec = _load(import_mesh(SETTINGS, ObservedMesh(MESH)), tmp_path)
-    assert spec == MeshSpec(mesh=SETTINGS)
+    assert spec == MeshSpec(mesh=dataclasses.replace(SETTINGS, cross_account_version=1))
 
 
 def test_output_is_deterministic() -> None:

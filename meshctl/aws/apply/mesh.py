@@ -15,7 +15,7 @@ from botocore.exceptions import WaiterError
 
 from meshctl.aws.apply.context import ApplyContext, ChangeFailed
 from meshctl.aws.read.glue import read_catalog_policy
-from meshctl.aws.read.lakeformation import read_lf_tags
+from meshctl.aws.read.lakeformation import CROSS_ACCOUNT_VERSION, read_lf_tags
 from meshctl.aws.tracker import MANAGED_TAGS
 from meshctl.codec import canonical_json, from_json
 from meshctl.observed import LakeSettings
@@ -107,6 +107,10 @@ def lake_settings(ctx: ApplyContext, change: Change) -> None:
         updated["CreateTableDefaultPermissions"] = []
     if desired.create_database_default_permissions_empty:
         updated["CreateDatabaseDefaultPermissions"] = []
+    # Parameters is replaced whole too: keep every other key (SET_CONTEXT, ...).
+    parameters = dict(current.get("Parameters") or {})
+    parameters[CROSS_ACCOUNT_VERSION] = str(desired.cross_account_version)
+    updated["Parameters"] = parameters
     if updated != current:
         ctx.api.require(
             "lakeformation", "put_data_lake_settings", CatalogId=catalog, DataLakeSettings=updated

@@ -50,12 +50,14 @@ def _granted(ctx: ApplyContext, record: SubscriptionRecord) -> SubscriptionRecor
     region = ctx.api.sessions.region
     arn = f"arn:aws:glue:{region}:{ctx.mesh_account_id}:table/{record.database}/"
     active = record.status is RecordStatus.ACTIVE
-    shares = {
-        name: ctx.ram_shares[key]
-        for name, key in [(record.database, (record.subscriber, record.database, ""))]
-        + [(t, (record.subscriber, record.database, t)) for t in record.tables]
-        if active and key in ctx.ram_shares
-    }
+    # The grantee is the account, or (with principals) each principal; one share is enough.
+    grantees = (*record.principals, record.subscriber)
+    shares: dict[str, str] = {}
+    for name, table in [(record.database, ""), *((t, t) for t in record.tables)]:
+        found = [ctx.ram_shares.get((g, record.database, table)) for g in grantees]
+        share = next((a for a in found if a), "")
+        if active and share:
+            shares[name] = share
     return replace(
         record,
         granted_table_arns=tuple(arn + t for t in record.tables if active),

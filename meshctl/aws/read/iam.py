@@ -84,10 +84,18 @@ def iam_user_from_api(
     )
 
 
-def read_iam(api: AccountApi, *, names: Iterable[str] = ()) -> tuple[list[Role], list[IamUser]]:
+def read_iam(
+    api: AccountApi, *, names: Iterable[str] = (), identities: set[str] | None = None
+) -> tuple[list[Role], list[IamUser]]:
     """Roles under ``/AwsDataMesh/`` plus any role named in ``names``, whatever its path; and
-    the users (and ``<user>Group`` groups) of the same names or under the same path."""
+    the users (and ``<user>Group`` groups) of the same names or under the same path.
+
+    ``identities``, when given, receives the path-less ARN of every role and user of the account
+    (``arn:aws:iam::<id>:role/<name>``): the same pages, no extra call."""
     wanted = frozenset(names)
+    if identities is None:
+        identities = set()
+    prefix = f"arn:aws:iam::{api.account_id}:"
     roles: list[Role] = []
     users: dict[str, Mapping[str, Any]] = {}
     named_groups: dict[str, Mapping[str, Any]] = {}  # every "<x>Group" group, by x
@@ -95,9 +103,11 @@ def read_iam(api: AccountApi, *, names: Iterable[str] = ()) -> tuple[list[Role],
         "iam", "get_account_authorization_details", page_size=1000, Filter=["Role", "User", "Group"]
     ):
         for raw in page.get("RoleDetailList", []):
+            identities.add(f"{prefix}role/{raw.get('RoleName')}")
             if _ours(raw, raw.get("RoleName"), wanted):
                 roles.append(role_from_api(api.account_id, raw))
         for raw in page.get("UserDetailList", []):
+            identities.add(f"{prefix}user/{raw.get('UserName')}")
             if _ours(raw, raw.get("UserName"), wanted):
                 users[str(raw["UserName"])] = raw
         for raw in page.get("GroupDetailList", []):

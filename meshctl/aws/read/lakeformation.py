@@ -59,11 +59,24 @@ def read_settings(api: AccountApi) -> LakeSettings:
     )
     return LakeSettings(
         admins=admins,
+        cross_account_version=cross_account_version(settings),
         create_table_default_permissions_empty=not settings.get("CreateTableDefaultPermissions"),
         create_database_default_permissions_empty=not settings.get(
             "CreateDatabaseDefaultPermissions"
         ),
     )
+
+
+CROSS_ACCOUNT_VERSION = "CROSS_ACCOUNT_VERSION"  # the Parameters key AWS and Terraform use
+
+
+def cross_account_version(settings: dict[str, Any]) -> int:
+    """``Parameters["CROSS_ACCOUNT_VERSION"]``; an account that never set it is on version 1."""
+    raw = (settings.get("Parameters") or {}).get(CROSS_ACCOUNT_VERSION, "1")
+    try:
+        return int(str(raw))
+    except ValueError:
+        return 1
 
 
 def read_lf_tags(api: AccountApi) -> tuple[tuple[str, tuple[str, ...]], ...]:

@@ -45,11 +45,13 @@ from meshctl.observed import (
     IamUser,
     LakeSettings,
     ObservedMesh,
+    ResourceType,
     Role,
     SubscriptionRecord,
     Table,
 )
 from meshctl.planning import policies
+from meshctl.planning.canonical import pathless
 from meshctl.spec.model import Account, MeshSpec
 
 MAX_WORKERS = 8
@@ -74,6 +76,7 @@ class _Fragment:
     tables: list[Table] = field(default_factory=list)
     accepted_shares: list[tuple[str, str]] = field(default_factory=list)
     pending_invitations: list[tuple[str, str]] = field(default_factory=list)
+    principals_found: list[str] = field(default_factory=list)
 
 
 def read_mesh(
@@ -101,6 +104,22 @@ def read_mesh(
             partial(_read_member, AccountApi(sessions, account_id), spec, _former(account_id))
             for account_id in _former_members(spec, fragments)
         ]
+        # Consumers whose subscriptions name principals (in the file or on a live record):
+        # their DESCRIBE grants on the resource links live in the consumer's catalog.
+        links = [
+            (d.account_id, d.name)
+            for f in fragments
+            for d in f.databases
+            if d.target_account_id == mesh.account_id and d.account_id != mesh.account_id
+        ]
+        former += [
+            partial(
+                _read_link_grants,
+                AccountApi(sessions, account_id),
+                {name for owner, name in links if owner == account_id},
+            )
+            for account_id in _principal_consumers(spec, fragments)
+        ]
         fragments += [f.result() for f in [pool.submit(task) for task in former]]
     return _merge(spec.mesh.account_id, fragments)
 
@@ -124,6 +143,27 @@ def _former_members(spec: MeshSpec, fragments: Iterable[_Fragment]) -> list[str]
         if (match := _ADMIN_ROLE.match(role.name))
     }
     return sorted(found - declared)
+
+
+def _principal_consumers(spec: MeshSpec, fragments: Iterable[_Fragment]) -> list[str]:
+    ids = {a.name: a.account_id for a in spec.accounts}
+    found = {ids[s.consumer] for s in spec.subscriptions if s.principals}
+    found |= {r.subscriber for f in fragments for r in f.subscriptions if r.principals}
+    return sorted(found - {spec.mesh.account_id})
+
+
+def _read_link_grants(api: AccountApi, links: set[str]) -> _Fragment:
+    """Grants on the account's resource links to the mesh catalog (in the account's catalog):
+    one ListPermissions page per 1,000 grants, only for consumers that name principals."""
+    if not links:
+        return _Fragment()
+    return _Fragment(
+        grants=tuple(
+            g
+            for g in read_grants(api)
+            if g.resource.type is ResourceType.DATABASE and g.resource.database in links
+        )
+    )
 
 
 def _former(account_id: str) -> Account:
@@ -199,7 +239,10 @@ def _read_member(api: AccountApi, spec: MeshSpec, account: Account) -> _Fragment
             found.databases.append(db)
     # Producers receive the mesh's RAM invitations too (for their grants on the mesh database).
     found.accepted_shares, found.pending_invitations = _read_invitations(api, mesh_id)
-    found.roles, found.iam_users = read_iam(api, names=MEMBER_ROLE_NAMES)
+    identities: set[str] = set()
+    found.roles, found.iam_users = read_iam(api, names=MEMBER_ROLE_NAMES, identities=identities)
+    declared = {p for s in spec.subscriptions for p in s.principals}
+    found.principals_found = [p for p in declared if pathless(p) in identities]
     return found
 
 
@@ -241,6 +284,7 @@ def _merge(mesh_account_id: str, fragments: list[_Fragment]) -> ObservedMesh:
     tables: list[Table] = []
     accepted: set[tuple[str, str]] = set()
     pending: set[tuple[str, str]] = set()
+    principals_found: set[str] = set()
     table_exists = False
     settings = LakeSettings()
     policy = ("", "")
@@ -256,6 +300,7 @@ def _merge(mesh_account_id: str, fragments: list[_Fragment]) -> ObservedMesh:
         tables.extend(f.tables)
         accepted.update(f.accepted_shares)
         pending.update(f.pending_invitations)
+        principals_found.update(f.principals_found)
         settings = f.settings if f.settings is not None else settings
         policy = f.catalog_policy if f.catalog_policy is not None else policy
         lf_tags = f.lf_tags if f.lf_tags is not None else lf_tags
@@ -276,4 +321,5 @@ def _merge(mesh_account_id: str, fragments: list[_Fragment]) -> ObservedMesh:
         accepted_shares=tuple(sorted(accepted)),
         pending_invitations=tuple(sorted(pending)),
         registered_locations=locations,
+        principals_found=tuple(sorted(principals_found)),
     )

@@ -57,6 +57,11 @@ def plan_mesh(spec: MeshSpec, seen: Seen, desired: Desired, changes: ChangeSet) 
             why.append("empty CreateTableDefaultPermissions")
         if not live.create_database_default_permissions_empty:
             why.append("empty CreateDatabaseDefaultPermissions")
+        if live.cross_account_version != want.cross_account_version:
+            why.append(
+                f"cross-account sharing version {live.cross_account_version} -> "
+                f"{want.cross_account_version} (mesh.cross_account_version in {changes.file})"
+            )
         changes.update(Kind.LAKE_SETTINGS, LAKE_SETTINGS_ADDRESS, m, live, want, "; ".join(why))
 
     if not observed.catalog_policy:

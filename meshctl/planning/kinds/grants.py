@@ -1,15 +1,18 @@
 """Diff of Lake Formation grants in the mesh catalog.
 
 Which live grants are compared (the *scope*): grants on mesh databases (declared, or found in the
-mesh account by the readers) and their tables, and catalog-level grants to the mesh roles
-(``/AwsDataMesh/``). Other grants of the mesh account — on other databases, on data locations,
-catalog grants to other principals — are not meshctl's business and are not listed.
+mesh account by the readers) and their tables, catalog-level grants to the mesh roles
+(``/AwsDataMesh/``), and grants on meshctl's resource links in consumer catalogs (where a
+subscription's principals get ``DESCRIBE``). Other grants of the mesh account — on other databases,
+on data locations, catalog grants to other principals — are not meshctl's business and are not
+listed.
 
 Which non-declared live grants meshctl *owns* (and so revokes as ``orphaned``): the grant is
 derivable from what it manages — the subscriber of one of its records (or of a helper-library
-record a declaration adopts in this plan) on that record's database
-or tables, the producer of (or a mesh role on) a mesh database it manages, a catalog grant to a
-mesh role it manages. Everything else is ``unmanaged``. Column-level grants are never meshctl's.
+record a declaration adopts in this plan), or one of the record's principals, on that record's
+database or tables (a principal also on the consumer's resource link), the producer of (or a mesh
+role on) a mesh database it manages, a catalog grant to a mesh role it manages. Everything else is
+``unmanaged``. Column-level grants are never meshctl's.
 
 An unmanaged grant on a database or table this plan deletes cannot be left alone: Lake Formation
 drops it with its resource. It is planned as a delete of its own (drift ``unmanaged``), revoked
@@ -27,6 +30,7 @@ from meshctl.planning.canonical import (
     IAM_ALLOWED_PRINCIPALS,
     drop_implicit,
     is_column_resource,
+    principal_account,
     table_name,
 )
 from meshctl.planning.desired import Desired, RecordIntent, Seen
@@ -45,6 +49,7 @@ class Ownership:
     # (subscriber, database) -> tables covered by meshctl's records (None: every table)
     record_cover: dict[tuple[str, str], set[str] | None] = field(default_factory=dict)
     managed_role_arns: set[str] = field(default_factory=set)
+    links: set[tuple[str, str]] = field(default_factory=set)  # meshctl's (consumer, link name)
 
     @property
     def role_prefix(self) -> str:
@@ -70,12 +75,14 @@ class Ownership:
                 continue
             # Archived records count too: a revoke that failed while archiving is retried.
             own.producers_of.setdefault(record.database, set()).add(record.owner)
-            key = (record.subscriber, record.database)
-            cover = set(record.tables) if record.tables else _ALL_TABLES
-            if key in own.record_cover:
-                old = own.record_cover[key]
-                cover = _ALL_TABLES if old is None or cover is None else old | cover
-            own.record_cover[key] = cover
+            for grantee in (record.subscriber, *record.principals):
+                own.cover(grantee, record.database, record.tables)
+        own.links = {(d.account_id, d.name) for d in desired.links.values()}
+        own.links |= {
+            (d.account_id, d.name)
+            for d in seen.observed.databases
+            if d.account_id != m and d.target_account_id == m and d.managed_by_meshctl
+        }
         own.managed_role_arns = {
             policies.role_arn(r.account_id, r.name)
             for r in (*seen.observed.roles, *desired.roles.values())
@@ -83,10 +90,19 @@ class Ownership:
         }
         return own
 
+    def cover(self, grantee: str, database: str, tables: tuple[str, ...]) -> None:
+        key = (grantee, database)
+        cover = set(tables) if tables else _ALL_TABLES
+        if key in self.record_cover:
+            old = self.record_cover[key]
+            cover = _ALL_TABLES if old is None or cover is None else old | cover
+        self.record_cover[key] = cover
+
     def in_scope(self, grant: Grant) -> bool:
         resource = grant.resource
         if resource.catalog_id != self.mesh_account_id:
-            return False
+            link = (resource.catalog_id, resource.database)
+            return resource.type is ResourceType.DATABASE and link in self.links
         if resource.type is ResourceType.CATALOG:
             return grant.principal.startswith(self.role_prefix)
         if resource.type is ResourceType.DATA_LOCATION:
@@ -120,7 +136,6 @@ def plan_grants(
     ignored_principals: Collection[str],
 ) -> list[str]:
     """Plan grant changes; returns the warnings about ``IAM_ALLOWED_PRINCIPALS``."""
-    m = desired.mesh_account_id
     admins = seen.observed.lake_settings.admins | desired.lake_settings.admins
     skip = set(admins) | set(ignored_principals)
     live_grants = drop_implicit(
@@ -153,48 +168,57 @@ def plan_grants(
             continue  # admins hold it implicitly; granting it again would only add noise
         current = live.get(address)
         if current is None:
-            changes.create(Kind.GRANT, address, m, want, desired.reasons.get(address, ""))
+            where = want.resource.catalog_id
+            changes.create(Kind.GRANT, address, where, want, desired.reasons.get(address, ""))
         elif current != want:
             why = _update_reason(current, want, intents, desired, changes.file)
-            changes.update(Kind.GRANT, address, m, current, want, why)
+            changes.update(Kind.GRANT, address, want.resource.catalog_id, current, want, why)
     doomed = _deleted_parents(changes)
     for address, current in live.items():
         if address in desired.grants:
             continue
+        where = current.resource.catalog_id
         if ownership.derivable(current):
-            why = expired.get((current.principal, current.resource.database), "")
+            why = expired.get((principal_account(current.principal), current.resource.database), "")
             why = why or _revoke_reason(current, intents, changes.file)
-            changes.orphan(Kind.GRANT, address, m, current, why)
+            changes.orphan(Kind.GRANT, address, where, current, why)
         elif parent := _parent_in(doomed, current):
-            changes.removed_with_parent(Kind.GRANT, address, m, current, parent)
+            changes.removed_with_parent(Kind.GRANT, address, where, current, parent)
         else:
             changes.unmanaged(
-                Kind.GRANT, address, m, current, "not granted by anything meshctl manages"
+                Kind.GRANT, address, where, current, "not granted by anything meshctl manages"
             )
     return sorted(warnings)
 
 
-def _deleted_parents(changes: ChangeSet) -> dict[tuple[str, str], str]:
-    """(database, table or "") of the mesh databases and table copies this plan deletes, with
-    their address. Planned before the grants, so the entries are already there."""
+def _deleted_parents(changes: ChangeSet) -> dict[tuple[str, str, str], str]:
+    """(catalog, database, table or "") of the mesh databases, table copies and resource links
+    this plan deletes, with their address. Planned before the grants, so the entries are there."""
     m = changes.mesh_account_id
-    out: dict[tuple[str, str], str] = {}
+    out: dict[tuple[str, str, str], str] = {}
     for entry in changes.entries.values():
-        if entry.action is not Action.DELETE or entry.account_id != m:
+        if entry.action is not Action.DELETE:
             continue
-        if entry.kind is Kind.DATABASE and not entry.before.target_account_id:
-            out[(entry.before.name, "")] = entry.address
+        if entry.kind in (Kind.DATABASE, Kind.RESOURCE_LINK) and entry.account_id != m:
+            out[(entry.account_id, entry.before.name, "")] = entry.address
+        elif entry.account_id != m:
+            continue
+        elif entry.kind is Kind.DATABASE and not entry.before.target_account_id:
+            out[(m, entry.before.name, "")] = entry.address
         elif entry.kind is Kind.TABLE:
-            out[(entry.before.database, entry.before.name)] = entry.address
+            out[(m, entry.before.database, entry.before.name)] = entry.address
     return out
 
 
-def _parent_in(doomed: dict[tuple[str, str], str], grant: Grant) -> str:
+def _parent_in(doomed: dict[tuple[str, str, str], str], grant: Grant) -> str:
     resource = grant.resource
     if not resource.database:
         return ""
     table = table_name(resource) if resource.type is ResourceType.TABLE else ""
-    return doomed.get((resource.database, table)) or doomed.get((resource.database, ""), "")
+    catalog = resource.catalog_id
+    return doomed.get((catalog, resource.database, table)) or doomed.get(
+        (catalog, resource.database, ""), ""
+    )
 
 
 Intents = dict[tuple[str, str], RecordIntent]  # by (consumer account, mesh database)
@@ -217,7 +241,7 @@ def _update_reason(
     current: Grant, want: Grant, intents: Intents, desired: Desired, file: str
 ) -> str:
     """A file edit says so in the file's terms; anything else is drift, restored."""
-    if _edited(intents.get((want.principal, want.resource.database))):
+    if _edited(intents.get((principal_account(want.principal), want.resource.database))):
         fewer = want.permissions <= current.permissions and want.grantable <= current.grantable
         more = want.permissions >= current.permissions and want.grantable >= current.grantable
         if fewer or more:
@@ -228,7 +252,7 @@ def _update_reason(
 
 
 def _revoke_reason(current: Grant, intents: Intents, file: str) -> str:
-    intent = intents.get((current.principal, current.resource.database))
+    intent = intents.get((principal_account(current.principal), current.resource.database))
     if intent is None or intent.after is None:
         return f"no longer declared in {file}"
     if intent.after.status is not RecordStatus.ACTIVE:

@@ -4,15 +4,16 @@ A change states what it ``provides`` (its address, and the facts other changes l
 and what it ``requires``; ``requirements`` joins the two over the changes that execute. Plain
 data in, plain data out: nothing here changes an entry, and the planner orders by the result.
 
-Creates and updates: a role after the user its trust names (``mesh.iam_users``), the read-only
-role after every member role, an admin role after the member role it trusts; the lake settings
-after the manager role; a mesh database after the lake settings and its LF-tags, a producer link
-after the mesh database; a table after its database; a grant after its database, table and mesh
-role; a consumer link after its database and the grants that make the invitation; a record after
-the table, its link and grants, and the revokes that narrow it (it then runs with the deletes).
-Deletes: a record after its revokes; a table after the revokes on it; a mesh database after its
-tables, the revokes on it and the links to it; a role after the revokes to it, a mesh admin role
-after the member role it trusts.
+Creates and updates: a role after the user its trust names (``mesh.iam_users``), the read-only role
+after every member role, an admin role after the member role it trusts; the lake settings after the
+manager role; a mesh database after the lake settings and its LF-tags, a producer link after the
+mesh database; a table after its database; a grant after its database, table and mesh role; a
+consumer link after its database and the grants that make the invitation (to the account or its
+principals); a principal's grant on a consumer link after that link; a record after the table, its
+link and grants, and the revokes that narrow it (it then runs with the deletes).
+Deletes: a record after its revokes; a resource link after the revokes on it; a table after the
+revokes on it; a mesh database after its tables, the revokes on it and the links to it; a role
+after the revokes to it, a mesh admin role after the member role it trusts.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from meshctl.address import Address
 from meshctl.observed import Database, Grant, ResourceType, Role, SubscriptionRecord
 from meshctl.planning import policies
-from meshctl.planning.canonical import table_name
+from meshctl.planning.canonical import principal_account, table_name
 from meshctl.planning.kinds.changes import Entry
 from meshctl.planning.plan import Action, Kind
 
@@ -69,10 +70,17 @@ def provides(e: Entry, m: str) -> Iterator[Need]:
         case Kind.GRANT:
             grant: Grant = e.before if deleting else e.after
             db = grant.resource.database
-            if not deleting:
-                yield ("grant", grant.principal, db)
+            if grant.resource.catalog_id != m:  # on a consumer's resource link
+                if deleting:
+                    yield ("revoke_on_link", grant.resource.catalog_id, db)
                 return
-            yield ("revoke", grant.principal, db)
+            # A subscription's principal stands for its account: the link and the record wait
+            # for the principals' grants (and revokes) as they wait for the account's.
+            grantees = {grant.principal, principal_account(grant.principal)}
+            if not deleting:
+                yield from (("grant", g, db) for g in grantees)
+                return
+            yield from (("revoke", g, db) for g in grantees)
             yield ("revoke_to", grant.principal)
             if db:
                 yield ("revoke_on_db", db)
@@ -115,6 +123,8 @@ def _delete_requires(e: Entry, m: str) -> set[Need]:
         case Kind.DATABASE if value.account_id == m:
             name = value.name
             return {("table_delete", name), ("revoke_on_db", name), ("link_delete", name)}
+        case Kind.DATABASE | Kind.RESOURCE_LINK:  # a link: its principals' DESCRIBE goes first
+            return {("revoke_on_link", value.account_id, value.name)}
         case Kind.ROLE:
             role: Role = value
             arn = f"arn:aws:iam::{role.account_id}:role{role.path}{role.name}"
@@ -170,6 +180,8 @@ def _grow_requires(e: Entry, m: str) -> set[Need]:
 def _grant_requires(grant: Grant, m: str) -> set[Need]:
     found: set[Need] = {("principal", grant.principal)}
     resource = grant.resource
+    if resource.catalog_id != m:  # DESCRIBE on a consumer's resource link: after the link
+        return found | {_address(Kind.RESOURCE_LINK, resource.catalog_id, resource.database)}
     if resource.database:
         found.add(_address(Kind.DATABASE, m, resource.database))
     if resource.type is ResourceType.TABLE:

@@ -2,9 +2,10 @@
 
 One declared subscription gives: its record (``SubscriptionRecord``, status mapped from the file);
 when approved and not expired, ``DESCRIBE`` on the mesh database and the declared permissions on
-each subscribed mesh table for the consumer *account*, and a resource link database in the
-consumer account. An expired subscription (``expires`` on or before today) gives nothing but the
-archive of its live record.
+each subscribed mesh table for the consumer *account* (or, with ``principals``, for each of those
+IAM roles/users instead, plus ``DESCRIBE`` for each on the consumer's resource link), and a
+resource link database in the consumer account. An expired subscription (``expires`` on or before
+today) gives nothing but the archive of its live record.
 
 Adoption: a declaration matches, in this order, the live record with its deterministic id (if
 not archived); else a live, not archived record of the same consumer account and mesh database
@@ -16,10 +17,10 @@ is matched by at most one declaration.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import date, timedelta
 
-from meshctl.address import link_address
+from meshctl.address import Address, link_address
 from meshctl.ids import subscription_id
 from meshctl.observed import (
     Database,
@@ -28,6 +29,7 @@ from meshctl.observed import (
     ResourceType,
     SubscriptionRecord,
 )
+from meshctl.planning.canonical import principal_account
 from meshctl.planning.desired import Desired, RecordIntent, Seen
 from meshctl.planning.kinds.changes import ChangeSet
 from meshctl.planning.kinds.changes import changed_fields as diff_fields
@@ -37,6 +39,7 @@ from meshctl.spec.model import MeshSpec, Subscription, SubscriptionStatus
 
 EXPIRY_WARNING_DAYS = 14
 CONSUMER_DATABASE_PERMISSIONS = frozenset({"DESCRIBE"})
+LINK_PERMISSIONS = frozenset({"DESCRIBE"})  # a principal's on the consumer's resource link
 
 STATUS = {
     SubscriptionStatus.PENDING: RecordStatus.PENDING,
@@ -61,6 +64,7 @@ SEMANTIC_FIELDS = (
     "approved_by",
     "purpose",
     "expires",
+    "principals",
 )
 
 
@@ -116,13 +120,7 @@ def desire_subscriptions(spec: MeshSpec, seen: Seen, desired: Desired, today: da
             keep_as_is(sub, consumer_id, db, tables, live, seen, desired)
             continue
         if approved:
-            database = LfResource(ResourceType.DATABASE, m, db)
-            why = f"approved subscription {sub.key}"
-            desired.add_grant(consumer_id, database, CONSUMER_DATABASE_PERMISSIONS, why=why)
-            for name in tables:
-                if name in view.available:
-                    table = LfResource(ResourceType.TABLE, m, db, name)
-                    desired.add_grant(consumer_id, table, sub.permissions, sub.grantable, why=why)
+            _grant_access(sub, consumer_id, db, tables, view.available, seen, desired)
             link = link_address(consumer_id, db)
             desired.links[link] = Database(
                 account_id=consumer_id,
@@ -135,6 +133,50 @@ def desire_subscriptions(spec: MeshSpec, seen: Seen, desired: Desired, today: da
         after = _record(sub, own_id, view.producer_id, consumer_id, db, tables, live)
         desired.records[address] = RecordIntent(address, consumer_id, db, after, live)
     _expiry_warnings(spec.subscriptions, today, desired)
+
+
+def _grant_access(
+    sub: Subscription,
+    consumer_id: str,
+    db: str,
+    tables: Iterable[str],
+    available: Collection[str],
+    seen: Seen,
+    desired: Desired,
+) -> None:
+    """The grants of an approved subscription: to the consumer account, or to each of its
+    principals (and then DESCRIBE on the consumer's resource link too, in the consumer's
+    catalog, so the principal can query through it). A principal that does not exist gets no new
+    grant (a warning says so) and keeps what it holds: it converges once the identity returns."""
+    m = desired.mesh_account_id
+    why = f"approved subscription {sub.key}"
+    found = set(seen.observed.principals_found)
+    wanted: list[tuple[LfResource, frozenset[str], frozenset[str]]] = [
+        (LfResource(ResourceType.DATABASE, m, db), CONSUMER_DATABASE_PERMISSIONS, frozenset())
+    ]
+    wanted += [
+        (LfResource(ResourceType.TABLE, m, db, name), sub.permissions, sub.grantable)
+        for name in tables
+        if name in available
+    ]
+    if sub.principals:
+        link = LfResource(ResourceType.DATABASE, consumer_id, db)
+        wanted.append((link, LINK_PERMISSIONS, frozenset()))
+    for grantee in sub.principals or (consumer_id,):
+        if grantee != consumer_id and grantee not in found:
+            desired.warnings.append(
+                f"principal {grantee} of subscription {sub.key} does not exist in account "
+                f"{consumer_id}: meshctl grants it nothing new until it does (meshctl never "
+                "creates or edits the consumer's IAM identities)"
+            )
+            for resource, _, _ in wanted:
+                live = seen.grants.get(str(Address(Kind.GRANT, grantee, resource.key)))
+                if live is not None:
+                    desired.grants[live.address] = live
+                    desired.reasons[live.address] = why
+            continue
+        for resource, permissions, grantable in wanted:
+            desired.add_grant(grantee, resource, permissions, grantable, why=why)
 
 
 def _open_records_by_key(
@@ -200,6 +242,7 @@ def _record(
         approved_by=sub.approved_by or "",
         purpose=sub.purpose,
         expires=sub.expires.isoformat() if sub.expires else "",
+        principals=sub.principals,
     )
     if live is None:
         return record
@@ -316,9 +359,10 @@ def plan_links(seen: Seen, desired: Desired, changes: ChangeSet) -> None:
     """
     # A grant created by this plan sends a RAM invitation the grantee must accept after it.
     granted = {
-        (e.after.principal, e.after.resource.database)
+        (principal_account(e.after.principal), e.after.resource.database)
         for e in changes.entries.values()
         if e.kind is Kind.GRANT and e.action is Action.CREATE
+        if e.after.resource.catalog_id == desired.mesh_account_id
     }
     for address, want in desired.links.items():
         live = seen.databases.get(want.address)
