@@ -26,6 +26,7 @@ _WRITE_PREFIXES = (
     "Revoke",
     "Grant",
     "Tag",
+    "TransactWrite",
     "Untag",
     "Update",
 )

@@ -12,6 +12,7 @@ tests/sandbox/ that fails on plain moto.
 - patch_ram: invitations (get, accept, reject), DisassociateResourceShare, shares from others.
 - patch_glue: GetTables/GetDatabases pagination, SearchTables, GetResourcePolicy not found,
   permissions dropped with deleted tables.
+- patch_dynamodb: TransactWriteItems rolls back the items it touched, not a copy of every table.
 - patch_iam: DeleteUser/DeleteGroup DeleteConflict while members, keys, logins, policies remain;
   CreateRole/UpdateAssumeRolePolicy refuse a trust policy naming a role or user that does not exist.
 """
@@ -42,6 +43,7 @@ def apply_patches() -> None:
                 f"meshctl's sandbox patches target moto {EXPECTED_MOTO}, found {moto.__version__}"
             )
         from meshctl.sandbox import (
+            patch_dynamodb,
             patch_glue,
             patch_iam,
             patch_lakeformation,
@@ -54,6 +56,7 @@ def apply_patches() -> None:
         patch_lf_resources.install()
         patch_glue.install()
         patch_iam.install()
+        patch_dynamodb.install()
         _applied = True
 
 

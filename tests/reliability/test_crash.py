@@ -187,12 +187,15 @@ if FULL_SWEEP:
 
 
 def test_full_apply_counts_its_writes(full_apply_writes: list[str]) -> None:
-    """The sweep's denominator: the lock first, its release last, records after grants."""
+    """The sweep's denominator: the lock table first, its release last, records after grants."""
     assert full_apply_writes[0] == "dynamodb CreateTable"  # the lock table
     assert full_apply_writes[-1] == "dynamodb DeleteItem"  # the lock released
     grants = max(i for i, w in enumerate(full_apply_writes) if "BatchGrantPermissions" in w)
-    records = [i for i, w in enumerate(full_apply_writes) if w == "dynamodb PutItem"][1:]
-    assert len(records) == 6 and min(records) > grants
+    # The six records in one transaction (one crash point), after the grants; the one PutItem
+    # is the lock's.
+    records = [i for i, w in enumerate(full_apply_writes) if w == "dynamodb TransactWriteItems"]
+    assert len(records) == 1 and min(records) > grants
+    assert full_apply_writes.count("dynamodb PutItem") == 1
 
 
 # --- the lock on its own -------------------------------------------------------------------

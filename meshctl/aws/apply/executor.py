@@ -62,6 +62,7 @@ class Executor:
         if spec is not None:
             subscriptions_table = spec.mesh.subscriptions_table
         self.who = who
+        self._subscriptions_table = subscriptions_table
         self.plan_id = plan_id
         self.commit = commit
         self.clock = clock
@@ -125,6 +126,18 @@ class Executor:
             except AwsError as exc:
                 results.update((c.address, Outcome.failed(c.address, str(exc))) for c in work)
                 work = []
+        if first.kind is Kind.SUBSCRIPTION and len(work) > 1:
+            # Many records in a few transactions; what they cannot take goes one by one below.
+            try:
+                written, work = apply_tracker.transact_records(
+                    ctx, work, table=self._subscriptions_table
+                )
+            except AwsError as exc:
+                if exc.__cause__ is not None and is_fatal(exc.__cause__):
+                    results.update((c.address, Outcome.failed(c.address, str(exc))) for c in work)
+                    work = []
+                written = set()
+            results.update((a, Outcome.done(a)) for a in written)
         if first.kind is Kind.GRANT and work:
             try:
                 results.update((o.address, o) for o in grants(ctx, work))

@@ -39,11 +39,20 @@ def database(ctx: ApplyContext, change: Change) -> None:
     wanted = from_json(Database, change.after)
     # meshctl marks what it creates; on update the planner's value says whether it manages it.
     managed = change.action is Action.CREATE or wanted.managed_by_meshctl
-    ensure_database(ctx, wanted, managed=managed)
+    ensure_database(ctx, wanted, managed=managed, planned_missing=change.action is Action.CREATE)
 
 
-def ensure_database(ctx: ApplyContext, wanted: Database, *, managed: bool) -> None:
-    existing = ctx.api.call("glue", "get_database", absent=True, Name=wanted.name)
+def ensure_database(
+    ctx: ApplyContext, wanted: Database, *, managed: bool, planned_missing: bool = False
+) -> None:
+    """``planned_missing``: the plan read that the database does not exist, so the create is
+    tried without a read first; ``AlreadyExists`` (a re-run after a crash, or someone else) then
+    reads it and converges to the wanted value as any other create does."""
+    existing = (
+        None
+        if planned_missing
+        else ctx.api.call("glue", "get_database", absent=True, Name=wanted.name)
+    )
     current: Mapping[str, Any] = (existing or {}).get("Database", {})
     database_input = _database_input(wanted, current.get("Parameters") or {}, managed=managed)
     if existing is None:
@@ -220,7 +229,10 @@ def resource_link(ctx: ApplyContext, change: Change) -> None:
         old = from_json(Database, change.before)
         ctx.api.call("glue", "delete_database", absent=True, Name=old.name)
         return
-    ensure_database(ctx, from_json(Database, change.after), managed=True)
+    if change.action is Action.UPDATE and change.before == change.after:
+        return  # only the invitations to accept, which the executor did for the whole step
+    wanted = from_json(Database, change.after)
+    ensure_database(ctx, wanted, managed=True, planned_missing=change.action is Action.CREATE)
 
 
 def accept_invitations(ctx: ApplyContext, sender: str) -> int:

@@ -9,6 +9,9 @@
 - archive = update to ``Status = Deleted`` plus the note the plan's archived value carries; the
   item stays (architecture.md). Like every action, this never reads the change's ``reason``.
 
+A step's records go in ``TransactWriteItems`` of up to 100 (``transact_records``), each action
+keeping its own condition; a record the transaction cannot take is written alone as above.
+
 A failed condition is never retried and never overwritten: the outcome says the record changed
 since plan, unless the item already holds exactly this plan's write (a re-run), which is done.
 """
@@ -16,6 +19,7 @@ since plan, unless the item already holds exactly this plan's write (a re-run), 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -31,6 +35,76 @@ from meshctl.planning.plan import Action, Change
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 _serialize = TypeSerializer().serialize
+
+
+TRANSACTION_LIMIT = 100  # AWS: at most 100 actions in one TransactWriteItems
+
+
+def transact_records(
+    ctx: ApplyContext, changes: Sequence[Change], *, table: str
+) -> tuple[set[str], list[Change]]:
+    """Write records in ``TransactWriteItems`` of up to 100, each with its own condition (the
+    same ``Version``/``Status`` condition as a single write). Returns the addresses written and
+    the changes left to the one-by-one path (``subscription``): a record whose condition failed
+    (a re-run of this plan, or someone else's write) or that the transaction could not take is
+    written or reported there, alone. A cancelled transaction wrote nothing; the records it
+    cancelled for no reason of their own are sent again, so one conflict never blocks the rest.
+    """
+    ops: dict[str, dict[str, Any]] = {}
+    left: list[Change] = []
+    for change in changes:
+        op = _transaction_op(ctx, table, change)
+        if op is None or change.address in ops:
+            left.append(change)
+        else:
+            ops[change.address] = op
+    written: set[str] = set()
+    pending = [c for c in changes if c.address in ops]
+    for start in range(0, len(pending), TRANSACTION_LIMIT):
+        chunk = pending[start : start + TRANSACTION_LIMIT]
+        while chunk:
+            try:
+                ctx.api.require(
+                    "dynamodb",
+                    "transact_write_items",
+                    TransactItems=[ops[c.address] for c in chunk],
+                )
+            except AwsError as exc:
+                reasons = _cancellation_reasons(exc)
+                blocked = [c for c, r in zip(chunk, reasons, strict=False) if r not in ("", "None")]
+                if len(reasons) != len(chunk) or not blocked:
+                    left += chunk  # not a condition of one record: each on its own
+                    break
+                left += blocked
+                chunk = [c for c in chunk if c not in blocked]
+                continue
+            written.update(c.address for c in chunk)
+            break
+    return written, left
+
+
+def _cancellation_reasons(exc: AwsError) -> list[str]:
+    cause = exc.__cause__
+    response = getattr(cause, "response", None) or {}
+    return [str(r.get("Code") or "") for r in response.get("CancellationReasons") or []]
+
+
+def _transaction_op(ctx: ApplyContext, table: str, change: Change) -> dict[str, Any] | None:
+    """The change's write as a TransactWriteItems action; None when only the one-by-one path
+    can write it (a record adopted from the helper library, whose Notes may be a plain string)."""
+    if change.action is Action.CREATE:
+        record = _granted(ctx, from_json(SubscriptionRecord, change.after))
+        return {"Put": _put_args(ctx, table, record)}
+    before = from_json(SubscriptionRecord, change.before)
+    if not before.managed:
+        return None
+    after = (
+        _archived(before, change)
+        if change.action is Action.DELETE
+        else from_json(SubscriptionRecord, change.after)
+    )
+    args, expression, _ = _update_args(ctx, table, before, _granted(ctx, after))
+    return {"Update": _used({**args, "UpdateExpression": expression})}
 
 
 def subscription(ctx: ApplyContext, change: Change, *, table: str) -> None:
@@ -77,24 +151,28 @@ def _archived(before: SubscriptionRecord, change: Change) -> SubscriptionRecord:
     return replace(after, status=RecordStatus.DELETED)
 
 
-def _create(ctx: ApplyContext, table: str, record: SubscriptionRecord) -> None:
+def _put_args(ctx: ApplyContext, table: str, record: SubscriptionRecord) -> dict[str, Any]:
     record = replace(record, version=1, managed=True, created_at="", created_by="")
     item = item_from_record(record, ctx.who, ctx.plan_id, ctx.commit, now=ctx.now())
+    return {
+        "TableName": table,
+        "Item": {k: _serialize(v) for k, v in item.items()},
+        "ConditionExpression": "attribute_not_exists(SubscriptionId)",
+    }
+
+
+def _create(ctx: ApplyContext, table: str, record: SubscriptionRecord) -> None:
     try:
-        ctx.api.require(
-            "dynamodb",
-            "put_item",
-            TableName=table,
-            Item={k: _serialize(v) for k, v in item.items()},
-            ConditionExpression="attribute_not_exists(SubscriptionId)",
-        )
+        ctx.api.require("dynamodb", "put_item", **_put_args(ctx, table, record))
     except AwsError as exc:
+        record = replace(record, version=1)
         _on_condition_failed(ctx, table, record, exc)
 
 
-def _update(
+def _update_args(
     ctx: ApplyContext, table: str, before: SubscriptionRecord, after: SubscriptionRecord
-) -> None:
+) -> tuple[dict[str, Any], str, tuple[list[str], list[str], set[str]]]:
+    """(UpdateItem arguments without the expression, the expression, (sets, removes, new notes))."""
     record = replace(after, version=before.version + 1, managed=True)
     item = item_from_record(record, ctx.who, ctx.plan_id, ctx.commit, now=ctx.now())
     names: dict[str, str] = {}
@@ -128,6 +206,13 @@ def _update(
             f"attribute_not_exists({name('Version')}) AND "
             f"{name('Status')} = {value('before_status', before.status.value)}"
         )
+    new_notes = set(record.notes) - set(before.notes)
+    # ADD to the string set, as the library does, so no note anyone else wrote is lost.
+    add = f"{name('Notes')} {value('notes', new_notes)}" if new_notes else ""
+    # Every name and value the fallback below may need (unused ones are dropped when sent).
+    name("Notes")
+    if new_notes:
+        value("all_notes", set(before.notes) | new_notes)
     args: dict[str, Any] = {
         "TableName": table,
         "Key": {"SubscriptionId": _serialize(record.subscription_id)},
@@ -135,18 +220,23 @@ def _update(
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": values,
     }
-    new_notes = set(record.notes) - set(before.notes)
-    # ADD to the string set, as the library does, so no note anyone else wrote is lost.
-    add = f"{name('Notes')} {value('notes', new_notes)}" if new_notes else ""
+    return args, _expression(sets, removes, add), (sets, removes, new_notes)
+
+
+def _update(
+    ctx: ApplyContext, table: str, before: SubscriptionRecord, after: SubscriptionRecord
+) -> None:
+    record = replace(after, version=before.version + 1, managed=True)
+    args, expression, (sets, removes, new_notes) = _update_args(ctx, table, before, after)
     try:
-        _write(ctx, args, _expression(sets, removes, add))
+        _write(ctx, args, expression)
     except AwsError as exc:
         if not (new_notes and _cause_code(exc) == "ValidationException"):
             _on_condition_failed(ctx, table, record, exc)
             return
         # Some library items hold Notes as a plain string, which ADD cannot extend: replace it
         # with the set of every note (the condition guarantees ``before.notes`` is current).
-        sets.append(f"{name('Notes')} = {value('all_notes', set(before.notes) | new_notes)}")
+        sets = [*sets, "#Notes = :all_notes"]
         try:
             _write(ctx, args, _expression(sets, removes, ""))
         except AwsError as again:
@@ -166,23 +256,23 @@ def _cause_code(exc: AwsError) -> str:
     return error_code(exc.__cause__) if exc.__cause__ is not None else ""
 
 
-def _write(ctx: ApplyContext, args: dict[str, Any], expression: str) -> None:
-    # DynamoDB rejects names and values the expressions do not use, so send only those used.
-    used = set(re.findall(r"[:#]\w+", f"{expression} {args['ConditionExpression']}"))
-    ctx.api.require(
-        "dynamodb",
-        "update_item",
-        TableName=args["TableName"],
-        Key=args["Key"],
-        ConditionExpression=args["ConditionExpression"],
-        UpdateExpression=expression,
-        ExpressionAttributeNames={
+def _used(args: dict[str, Any]) -> dict[str, Any]:
+    """DynamoDB rejects names and values the expressions do not use: keep only those used."""
+    text = f"{args['UpdateExpression']} {args['ConditionExpression']}"
+    used = set(re.findall(r"[:#]\w+", text))
+    return {
+        **args,
+        "ExpressionAttributeNames": {
             k: v for k, v in args["ExpressionAttributeNames"].items() if k in used
         },
-        ExpressionAttributeValues={
+        "ExpressionAttributeValues": {
             k: v for k, v in args["ExpressionAttributeValues"].items() if k in used
         },
-    )
+    }
+
+
+def _write(ctx: ApplyContext, args: dict[str, Any], expression: str) -> None:
+    ctx.api.require("dynamodb", "update_item", **_used({**args, "UpdateExpression": expression}))
 
 
 def _on_condition_failed(
