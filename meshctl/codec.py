@@ -22,10 +22,33 @@ T = TypeVar("T")
 Json = Any
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_FIELDS: dict[type, tuple[str, ...] | None] = {}  # a class's dataclass field names, or None
+
+
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    names = _FIELDS.get(cls, ())
+    if names == ():
+        names = (
+            tuple(f.name for f in dataclasses.fields(cls))
+            if dataclasses.is_dataclass(cls)
+            else None
+        )
+        _FIELDS[cls] = names
+    return names
+
+
 def to_json(value: Any) -> Json:
-    """A JSON-able copy of a dataclass, enum, collection or scalar; deterministic."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    """A JSON-able copy of a dataclass, enum, collection or scalar; deterministic.
+
+    Called for every value of a snapshot (its fingerprint) and a plan: the common cases (plain
+    scalars, then dataclasses by their cached field names) are decided by the value's type alone."""
+    cls = type(value)
+    if cls in _SCALARS:
+        return value
+    names = _field_names(cls)
+    if names is not None:
+        return {name: to_json(getattr(value, name)) for name in names}
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, date):
