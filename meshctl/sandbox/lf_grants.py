@@ -35,6 +35,9 @@ def canonical_resource(resource: dict[str, Any], catalog_id: str) -> dict[str, A
         body = out.get(kind)
         if isinstance(body, dict) and not body.get("CatalogId"):
             body["CatalogId"] = catalog_id
+    cells = out.get("DataCellsFilter")
+    if isinstance(cells, dict) and not cells.get("TableCatalogId"):
+        cells["TableCatalogId"] = catalog_id
     return out
 
 

@@ -17,7 +17,7 @@ from moto.lakeformation.exceptions import InvalidInput
 from moto.lakeformation.models import LakeFormationBackend
 from moto.lakeformation.responses import LakeFormationResponse
 
-from meshctl.sandbox import patch_ram
+from meshctl.sandbox import patch_lf_filters, patch_ram
 from meshctl.sandbox._paging import fingerprint, page
 from meshctl.sandbox.lf_grants import (
     GrantEntry,
@@ -106,6 +106,9 @@ def grant_permissions(
         raise InvalidInput("Principal and Resource are required.")
     resource = canonical_resource(resource, catalog_id)
     _check_exists(self.region_name, resource)
+    patch_lf_filters.check_grant(
+        self, catalog_id, resource, [*(permissions or []), *(permissions_with_grant_options or [])]
+    )
     version = cross_account_version(self, catalog_id)
     account = principal_account(principal)
     is_arn = str(principal.get("DataLakePrincipalIdentifier", "")).startswith("arn:")
@@ -252,6 +255,25 @@ def _forget(self: Any, catalog: str, database: str, table: str | None) -> None:
                 _release_share(self, index, entry)
 
 
+def drop_filter_grants(self: Any, key: tuple[str, str, str, str]) -> None:
+    """AWS drops the permissions on a data cells filter when the filter is deleted."""
+    with _WRITES:
+        index = _index(self, key[0])
+        for entry in index:
+            body = entry.resource.get("DataCellsFilter")
+            if (
+                body
+                and (
+                    body.get("TableCatalogId"),
+                    body.get("DatabaseName"),
+                    body.get("TableName"),
+                    body.get("Name"),
+                )
+                == key
+            ):
+                index.remove(entry)
+
+
 def _r_batch(method: str) -> Callable[[Any], str]:
     def handler(self: Any) -> str:
         catalog_id = self._get_param("CatalogId") or self.current_account
@@ -290,6 +312,7 @@ def install() -> None:
     backend.batch_revoke_permissions = _batch(revoke_permissions)
     backend.meshctl_list_permissions = list_permissions_page
     backend.meshctl_forget_resource = forget_resource
+    backend.meshctl_drop_filter_grants = drop_filter_grants
 
     response: Any = LakeFormationResponse
     response.batch_grant_permissions = _r_batch("batch_grant_permissions")

@@ -8,6 +8,8 @@ tests/sandbox/ that fails on plain moto.
 - patch_lakeformation: indexed grants (O(1) grant and revoke, 20,000 grants in seconds), revoke
   after repeated grants, batch grant options and per-entry Failures, resource validation,
   ListPermissions pagination and Table filters, cross-account grants shared through RAM.
+- patch_lf_filters: data cells filters (create, get, update, delete, list in pages), grants on
+  them, and column-level grants validated (SELECT only, columns the table has).
 - patch_lf_resources: LF-tags on resources, RegisterResource with the service-linked role.
 - patch_ram: invitations (get, accept, reject), DisassociateResourceShare, shares from others.
 - patch_glue: GetTables/GetDatabases pagination, SearchTables, GetResourcePolicy not found,
@@ -47,6 +49,7 @@ def apply_patches() -> None:
             patch_glue,
             patch_iam,
             patch_lakeformation,
+            patch_lf_filters,
             patch_lf_resources,
             patch_ram,
         )
@@ -54,6 +57,7 @@ def apply_patches() -> None:
         patch_ram.install()
         patch_lakeformation.install()
         patch_lf_resources.install()
+        patch_lf_filters.install()
         patch_glue.install()
         patch_iam.install()
         patch_dynamodb.install()
