@@ -41,8 +41,9 @@ from meshctl.planning.kinds.catalog import (
 )
 from meshctl.planning.kinds.changes import ChangeSet, Entry
 from meshctl.planning.kinds.grants import Ownership, plan_grants
+from meshctl.planning.kinds.links import plan_links
 from meshctl.planning.kinds.requires import narrows_access, requirements
-from meshctl.planning.kinds.subscriptions import desire_subscriptions, plan_links, plan_records
+from meshctl.planning.kinds.subscriptions import desire_subscriptions, plan_records
 from meshctl.planning.plan import Action, Change, Kind, Plan
 from meshctl.spec.model import MeshSpec
 

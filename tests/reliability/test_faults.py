@@ -167,7 +167,7 @@ def test_new_grant_to_a_linked_consumer_converges_in_one_apply(
 ) -> None:
     """Found by the fault suite (a grant step failed, so the clean apply granted after the link
     existed and its RAM invitation waited for the next plan); the same happened with no fault
-    when a subscription gains a table. Fixed in kinds/subscriptions.py plan_links."""
+    when a subscription gains a table. Fixed in kinds/links.py plan_links."""
     _apply(_engine())
     wider = tmp_path / "mesh.yaml"
     wider.write_text(
