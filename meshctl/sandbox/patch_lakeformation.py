@@ -82,11 +82,29 @@ def cross_account_version(backend: Any, catalog_id: str) -> int:
 
 
 def put_data_lake_settings(self: Any, catalog_id: str, settings: dict[str, Any]) -> None:
-    """AWS accepts CROSS_ACCOUNT_VERSION "1" to "4" only; moto stored any value."""
+    """AWS accepts CROSS_ACCOUNT_VERSION "1" to "4" only; moto stored any value. A change of
+    version is ordered with grants (the lock): each grant follows one version or the other."""
     version = (settings.get("Parameters") or {}).get(CROSS_ACCOUNT_VERSION)
     if version is not None and str(version) not in ("1", "2", "3", "4"):
         raise InvalidInput(f"Invalid CROSS_ACCOUNT_VERSION {version!r}: use 1, 2, 3 or 4.")
-    self.settings[catalog_id] = settings
+    with _WRITES:
+        self.settings[catalog_id] = settings
+
+
+def _check_version_allows(self: Any, catalog_id: str, principal: dict[str, Any]) -> int:
+    """The catalog's version, after refusing what it does not allow: AWS accepts a grant to an
+    IAM principal (role or user ARN) of another account from version 3 only. Grants to account
+    ids work in every version; principals of the grantor's own account are never refused."""
+    version = cross_account_version(self, catalog_id)
+    account = principal_account(principal)
+    is_arn = str(principal.get("DataLakePrincipalIdentifier", "")).startswith("arn:")
+    if is_arn and account not in (None, self.account_id) and version < PRINCIPALS_FROM_VERSION:
+        raise InvalidInput(
+            "Cross-account grants to IAM principals need cross-account version "
+            f"{PRINCIPALS_FROM_VERSION} or later; catalog {catalog_id} is on version {version} "
+            f"(DataLakeSettings Parameters {CROSS_ACCOUNT_VERSION})."
+        )
+    return version
 
 
 def grant_permissions(
@@ -109,15 +127,8 @@ def grant_permissions(
     patch_lf_filters.check_grant(
         self, catalog_id, resource, [*(permissions or []), *(permissions_with_grant_options or [])]
     )
-    version = cross_account_version(self, catalog_id)
-    account = principal_account(principal)
-    is_arn = str(principal.get("DataLakePrincipalIdentifier", "")).startswith("arn:")
-    if is_arn and account not in (None, catalog_id) and version < PRINCIPALS_FROM_VERSION:
-        raise InvalidInput(
-            "Cross-account grants to IAM principals are not supported with cross-account "
-            f"version {version}: they need version {PRINCIPALS_FROM_VERSION} or later."
-        )
     with _WRITES:
+        version = _check_version_allows(self, catalog_id, principal)
         index = _index(self, catalog_id)
         entry = index.grant(
             principal, resource, permissions or [], permissions_with_grant_options or []

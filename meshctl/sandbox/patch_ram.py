@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,33 @@ from meshctl.sandbox._paging import fingerprint, page
 def _error(code: str, message: str) -> Exception:
     error: Exception = JsonRESTError(code, message)
     return error
+
+
+class ArnSet:
+    """The resources of a Lake Formation share: moto's ``resource_arns`` list, in O(1).
+
+    From cross-account version 2 one share carries every resource shared with an account, so a
+    list made each grant and revoke cost O(resources in the share). This keeps insertion order
+    and offers what moto and this module use of the list (append, remove, ``in``, iteration,
+    len); iteration walks a snapshot, so a reader never sees the set change under it."""
+
+    def __init__(self) -> None:
+        self._arns: dict[str, None] = {}
+
+    def append(self, arn: str) -> None:
+        self._arns[arn] = None
+
+    def remove(self, arn: str) -> None:
+        del self._arns[arn]
+
+    def __contains__(self, arn: object) -> bool:
+        return arn in self._arns
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._arns))
+
+    def __len__(self) -> int:
+        return len(self._arns)
 
 
 @dataclass
@@ -65,6 +93,9 @@ class _RamState:
     # The Lake Formation shares this account owns: "grant:<grantee>:<Glue ARN>" (version 1, one
     # per grant) or "pair:<grantee>" (version 2 and later, one per account pair).
     lf_shares: dict[str, Any] = field(default_factory=dict)
+    # Share ARN -> every Lake Formation share this account has owned (deleted ones too, as
+    # moto's resource_shares keeps them), so finding one by ARN is O(1).
+    lf_by_arn: dict[str, Any] = field(default_factory=dict)
 
 
 def _state(backend: Any) -> _RamState:
@@ -90,8 +121,10 @@ def share_grant(region: str, grantor: str, grantee: str, resource_arn: str, vers
     if share is None or share.status != "ACTIVE":
         digest = hashlib.sha256(f"{grantor}:{key}".encode()).hexdigest()[:12]
         share = ResourceShare(grantor, region, name=f"LakeFormation-V{version}-{digest}")
+        share.resource_arns = ArnSet()
         owner.resource_shares.append(share)
         state.lf_shares[key] = share
+        state.lf_by_arn[share.arn] = share
     if resource_arn not in share.resource_arns:
         share.resource_arns.append(resource_arn)
     if grantee not in share.principals:
@@ -157,7 +190,7 @@ def _get_invitations(
 ) -> dict[str, Any]:
     found = [
         inv
-        for inv in _state(self).invitations.values()
+        for inv in list(_state(self).invitations.values())
         if (not invitation_arns or inv.arn in invitation_arns)
         and (not share_arns or inv.share_arn in share_arns)
     ]
@@ -199,7 +232,11 @@ def _find_share(region: str, share_arn: str) -> Any:
     parts = share_arn.split(":")
     owner = parts[4] if len(parts) > 5 else ""
     if owner.isdigit():
-        for share in ram_backends[owner][region].resource_shares:
+        backend = ram_backends[owner][region]
+        found = _state(backend).lf_by_arn.get(share_arn)
+        if found is not None:
+            return found
+        for share in backend.resource_shares:
             if share.arn == share_arn:
                 return share
     raise _error("UnknownResourceException", f"ResourceShare {share_arn} could not be found.")
@@ -232,7 +269,7 @@ def _shares_from_others(self: Any) -> dict[str, Any]:
     """GetResourceShares(OTHER-ACCOUNTS): the shares whose invitation this account accepted."""
     state = _state(self)
     shares = []
-    for inv in state.invitations.values():
+    for inv in list(state.invitations.values()):
         if inv.status == "ACCEPTED" and state.current.get(inv.share_arn) == inv.arn:
             share = _find_share(self.region_name, inv.share_arn)
             if share.status == "ACTIVE":
