@@ -29,6 +29,7 @@ class Kind(StrEnum):
     DATA_LOCATION = "data_location"  # a product's S3 location registered with Lake Formation
     DATABASE = "database"
     TABLE = "table"
+    DATA_FILTER = "data_filter"  # a Lake Formation data cells filter on a mesh table
     GRANT = "grant"
     RESOURCE_LINK = "resource_link"  # consumer side: invitation accepted, link database created
     SUBSCRIPTION = "subscription"  # last: a record says Active only once access exists

@@ -24,6 +24,8 @@ class ResourceType(StrEnum):
     TABLE = "table"  # a named table; TableWithColumns+ColumnWildcard folds into this
     TABLE_WILDCARD = "tables"  # every table of a database (TableWildcard)
     DATA_LOCATION = "location"
+    # A data cells filter: ``table`` is ``<table>#<filter name>`` (canonical.filter_resource).
+    DATA_CELLS_FILTER = "filter"
 
 
 @dataclass(frozen=True, order=True)
@@ -48,6 +50,8 @@ class LfResource:
                 return f"table:{self.catalog_id}:{self.database}.*"
             case ResourceType.DATA_LOCATION:
                 return f"location:{self.catalog_id}:{self.table}"
+            case ResourceType.DATA_CELLS_FILTER:
+                return f"filter:{self.catalog_id}:{self.database}.{self.table}"
 
 
 @dataclass(frozen=True, order=True)
@@ -156,6 +160,26 @@ class Table:
         return table_address(self.account_id, self.database, self.name)
 
 
+@dataclass(frozen=True)
+class DataFilter:
+    """A Lake Formation data cells filter on a mesh table: some rows, and all, some or all but
+    some columns. meshctl's are named ``meshctl-<consumer account>-<product>``."""
+
+    catalog_id: str
+    database: str
+    table: str
+    name: str
+    row_filter: str = ""  # a filter expression; "" is every row (AllRowsWildcard)
+    columns: tuple[str, ...] = ()  # only these (sorted); () with no exclusions: every column
+    excluded: tuple[str, ...] = ()  # every column but these (sorted)
+
+    @property
+    def address(self) -> str:
+        return str(
+            Address(Kind.DATA_FILTER, self.catalog_id, f"{self.database}.{self.table}#{self.name}")
+        )
+
+
 class RecordStatus(StrEnum):
     """Status values exactly as the helper library writes them."""
 
@@ -176,6 +200,36 @@ _STATUS_WORDS = {
     RecordStatus.DENIED: "denied",
     RecordStatus.DELETED: "archived",
 }
+
+
+@dataclass(frozen=True, order=True)
+class TableRestriction:
+    """A subscribed table narrowed to some columns and/or rows (a ``tables`` entry mapping in
+    the mesh file; the ``Restrictions`` attribute of its record).
+
+    ``columns`` (only these) and ``excluded`` (every column but these) exclude each other; both
+    sorted. ``row_filter`` is a Lake Formation filter expression, "" for every row.
+    """
+
+    table: str
+    columns: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()
+    row_filter: str = ""
+
+    @property
+    def restricts(self) -> bool:
+        return bool(self.columns or self.excluded or self.row_filter)
+
+    def describe(self) -> str:
+        """``customers (id, country)``, ``payments except (card) rows where country = 'DE'``."""
+        text = self.table
+        if self.columns:
+            text += f" ({', '.join(self.columns)})"
+        elif self.excluded:
+            text += f" except ({', '.join(self.excluded)})"
+        if self.row_filter:
+            text += f" rows where {self.row_filter}"
+        return text
 
 
 @dataclass(frozen=True)
@@ -213,6 +267,8 @@ class SubscriptionRecord:
     # meshctl's ``Principals``: the consumer's IAM roles/users that hold the access (sorted);
     # empty when the consumer account itself is the grantee (the helper library's way).
     principals: tuple[str, ...] = ()
+    # meshctl's ``Restrictions``: subscribed tables narrowed to columns or rows (sorted).
+    restrictions: tuple[TableRestriction, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -244,6 +300,7 @@ class ObservedMesh:
     iam_users: tuple[IamUser, ...] = ()  # users and groups beside those roles (library layout)
     databases: tuple[Database, ...] = ()  # mesh databases and member resource links
     tables: tuple[Table, ...] = ()  # mesh table copies and producers' source tables
+    data_filters: tuple[DataFilter, ...] = ()  # data cells filters of the mesh catalog
     accepted_shares: tuple[tuple[str, str], ...] = ()  # (account id, RAM share ARN) accepted
     pending_invitations: tuple[tuple[str, str], ...] = ()  # (account id, invitation ARN)
     registered_locations: tuple[str, ...] = ()  # S3 ARNs registered with the mesh's Lake Formation

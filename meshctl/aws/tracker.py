@@ -6,9 +6,10 @@ The library (``SubscriberTracker``) writes ``OwnerPrincipal``, ``SubscriberPrinc
 or a plain string on some creates), ``ImportedToConsumer`` and who/when attributes with dates as
 ``%Y-%m-%d %H:%M:%S``. meshctl writes the same attributes, so the library keeps reading them, plus
 its own: ``ManagedBy``, ``Version``, ``ApprovedBy``, ``Purpose``, ``Expires``, ``ProductName``,
-``LastPlanId``, ``GitCommit``, and ``Principals`` (the consumer's IAM roles/users that hold the
+``LastPlanId``, ``GitCommit``, ``Principals`` (the consumer's IAM roles/users that hold the
 access, when the file names them; ``SubscriberPrincipal`` stays the consumer account id, which is
-what the library reads).
+what the library reads) and ``Restrictions`` (tables narrowed to columns or rows: a list of
+{Table, Columns, ExcludedColumns, RowFilter}; ``TableName`` still lists every subscribed table).
 
 Items here are plain Python values (what boto3's ``TypeDeserializer`` returns), not typed JSON.
 """
@@ -20,7 +21,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from meshctl.observed import RecordStatus, SubscriptionRecord
+from meshctl.observed import RecordStatus, SubscriptionRecord, TableRestriction
 
 MANAGED_BY = "meshctl"
 # The tag meshctl puts on the IAM roles and users and the table it creates (how readers tell them
@@ -36,6 +37,7 @@ OPTIONAL_ATTRIBUTES = (
     "ProductName",
     "GitCommit",
     "Principals",
+    "Restrictions",
 )
 # Attributes set once, on create (update keeps the existing values).
 CREATE_ONLY_ATTRIBUTES = ("CreationDate", "CreatedBy")
@@ -118,7 +120,39 @@ def record_from_item(item: Mapping[str, Any]) -> SubscriptionRecord:
         updated_by=str(item.get("UpdatedBy", "")),
         last_plan_id=str(item.get("LastPlanId", "")),
         principals=_sorted_strings(item.get("Principals")),
+        restrictions=_restrictions(item.get("Restrictions")),
     )
+
+
+def _restrictions(value: Any) -> tuple[TableRestriction, ...]:
+    """``Restrictions``: a list of {Table, Columns, ExcludedColumns, RowFilter} maps."""
+    if not isinstance(value, Iterable) or isinstance(value, str | Mapping):
+        return ()
+    found = (
+        TableRestriction(
+            table=str(r.get("Table", "")),
+            columns=_sorted_strings(r.get("Columns")),
+            excluded=_sorted_strings(r.get("ExcludedColumns")),
+            row_filter=str(r.get("RowFilter", "")),
+        )
+        for r in value
+        if isinstance(r, Mapping) and r.get("Table")
+    )
+    return tuple(sorted(found))
+
+
+def _restriction_items(restrictions: Iterable[TableRestriction]) -> list[dict[str, Any]]:
+    items = []
+    for r in restrictions:
+        item: dict[str, Any] = {"Table": r.table}
+        if r.columns:
+            item["Columns"] = list(r.columns)
+        if r.excluded:
+            item["ExcludedColumns"] = list(r.excluded)
+        if r.row_filter:
+            item["RowFilter"] = r.row_filter
+        items.append(item)
+    return items
 
 
 def item_from_record(
@@ -169,6 +203,7 @@ def item_from_record(
         "ProductName": record.product,
         "GitCommit": commit or "",
         "Principals": list(record.principals),
+        "Restrictions": _restriction_items(record.restrictions),
     }
     item.update({k: v for k, v in optional.items() if v})
     return item

@@ -14,9 +14,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from meshctl.observed import RecordStatus
+from meshctl import codec
+from meshctl.observed import DataFilter, RecordStatus, ResourceType, TableRestriction
 from meshctl.planning import policies
-from meshctl.planning.canonical import principal_account
+from meshctl.planning.canonical import COLUMN_SEPARATOR, principal_account
+from meshctl.planning.data_filters import filter_name
 from meshctl.planning.plan import Action, Change, Drift, Kind
 from meshctl.spec.model import MeshSpec, Product
 
@@ -38,6 +40,8 @@ def access_summary(spec: MeshSpec, changes: Iterable[Change]) -> tuple[str, ...]
     mesh_roles = policies.role_arn(spec.mesh.account_id, "")
     deltas: dict[tuple[str, str], _Delta] = {}
     records: list[str] = []
+    changes = tuple(changes)
+    filters = _filters(spec, changes)
     for change in changes:
         if change.action is Action.NOOP:
             continue
@@ -53,7 +57,8 @@ def access_summary(spec: MeshSpec, changes: Iterable[Change]) -> tuple[str, ...]
         db, table = str(resource.get("database", "")), str(resource.get("table", ""))
         if not db or principal.startswith(mesh_roles) or principal == producers.get(db):
             continue
-        product_name = _product_of(by_db.get(db, []), table) or db
+        product_name = _product_of(by_db.get(db, []), table.split(COLUMN_SEPARATOR)[0]) or db
+        table = table_label(resource, filters.get((db, table)))
         delta = deltas.setdefault((principal, product_name), _Delta())
         delta.unmanaged |= change.drift is Drift.UNMANAGED
         old, new = _perms(before), _perms(after)
@@ -70,6 +75,42 @@ def access_summary(spec: MeshSpec, changes: Iterable[Change]) -> tuple[str, ...]
                 note = " (unmanaged, goes with what it is on)" if delta.unmanaged else ""
                 lines.append(f"{who} {verb} {perms} on {product_name}{where}{note}")
     return tuple(lines + records)
+
+
+def table_label(resource: dict[str, Any], restriction: TableRestriction | None = None) -> str:
+    """A grant's table as people read it: ``orders``, ``orders (id, status)``, ``orders except
+    (email)``, ``orders rows where country = 'DE'`` (a data cells filter, with ``restriction``
+    its rows and columns; without, its name)."""
+    table = str(resource.get("table", ""))
+    name, _, rest = table.partition(COLUMN_SEPARATOR)
+    if resource.get("type") == ResourceType.DATA_CELLS_FILTER.value:
+        return restriction.describe() if restriction else f"{name} (data cells filter {rest})"
+    if rest.startswith("columns="):
+        return TableRestriction(name, columns=tuple(rest[8:].split(","))).describe()
+    if rest.startswith("excluding="):
+        return TableRestriction(name, excluded=tuple(rest[10:].split(","))).describe()
+    return table
+
+
+def _filters(spec: MeshSpec, changes: Iterable[Change]) -> dict[tuple[str, str], TableRestriction]:
+    """(database, ``table#filter``) -> the rows and columns of each data cells filter the plan
+    touches or the file declares, for the lines about grants on them."""
+    out: dict[tuple[str, str], TableRestriction] = {}
+    ids = {a.name: a.account_id for a in spec.accounts}
+    dbs = {p.name: p.mesh_database for p in spec.products}
+    for sub in spec.subscriptions:
+        for r in sub.restrictions:
+            name = filter_name(ids[sub.consumer], sub.product)
+            out[(dbs[sub.product], f"{r.table}{COLUMN_SEPARATOR}{name}")] = r
+    for change in changes:
+        if change.kind is Kind.DATA_FILTER:
+            for value in (change.before, change.after):
+                if value:
+                    f = codec.from_json(DataFilter, value)
+                    out[(f.database, f"{f.table}{COLUMN_SEPARATOR}{f.name}")] = TableRestriction(
+                        f.table, f.columns, f.excluded, f.row_filter
+                    )
+    return out
 
 
 def principal_name(principal: str, names: dict[str, str]) -> str:

@@ -13,12 +13,12 @@ Terraform AWS provider's issues #17299, #38066, #49453), so everything is folded
 - ``TableWithColumns`` + ``ColumnWildcard`` (no exclusions) folds into the ``Table`` resource;
 - ``TableWithColumns`` with named columns, or a wildcard with excluded columns, stays distinct:
   it is a TABLE resource whose ``table`` field carries the column list after ``#``
-  (``orders#columns=a,b`` / ``orders#excluding=c``), so its key and address differ from the
-  table's. meshctl never creates column grants; the planner treats them as unmanaged, and
-  ``resource_to_api`` turns them back into ``TableWithColumns`` (needed only for ``--prune``);
+  (``orders#columns=a,b`` / ``orders#excluding=c``, each list sorted: a set), so its key and
+  address differ from the table's; ``resource_to_api`` turns it back into ``TableWithColumns``;
+- a ``DataCellsFilter`` is a DATA_CELLS_FILTER resource whose ``table`` is ``<table>#<name>``;
 - ``CatalogId`` is always filled (the catalog of the call when the entry omits it);
-- resources meshctl does not model (data cells filters, LF-tag resources and policies) are
-  skipped: meshctl neither creates nor revokes them.
+- resources meshctl does not model (LF-tag resources and policies) are skipped: meshctl neither
+  creates nor revokes them.
 
 This module is pure: no AWS calls and no boto3 import; the aws/ layer calls it.
 """
@@ -45,6 +45,7 @@ FULL_PERMISSIONS: Mapping[ResourceType, frozenset[str]] = {
     ResourceType.TABLE: _TABLE_ALL,
     ResourceType.TABLE_WILDCARD: _TABLE_ALL,
     ResourceType.DATA_LOCATION: frozenset({"DATA_LOCATION_ACCESS"}),
+    ResourceType.DATA_CELLS_FILTER: frozenset({"DESCRIBE", "DROP", "SELECT"}),
 }
 
 # Column lists ride in LfResource.table after this separator (Glue table names cannot hold it).
@@ -81,6 +82,17 @@ def column_resource(
     return LfResource(
         ResourceType.TABLE, catalog_id, database, f"{table}{COLUMN_SEPARATOR}{suffix}"
     )
+
+
+def filter_resource(catalog_id: str, database: str, table: str, name: str) -> LfResource:
+    """The canonical resource of a grant on the data cells filter ``name`` of ``table``."""
+    return LfResource(
+        ResourceType.DATA_CELLS_FILTER, catalog_id, database, f"{table}{COLUMN_SEPARATOR}{name}"
+    )
+
+
+def resource_filter_name(resource: LfResource) -> str:
+    return resource.table.split(COLUMN_SEPARATOR, 1)[1]
 
 
 def is_column_resource(resource: LfResource) -> bool:
@@ -122,6 +134,10 @@ def _resource(raw: Mapping[str, Any], default_catalog_id: str) -> LfResource | N
             columns=t.get("ColumnNames") or (),
             excluded=excluded,
         )
+    if "DataCellsFilter" in raw:
+        f = raw["DataCellsFilter"]
+        catalog_id = f.get("TableCatalogId") or default_catalog_id
+        return filter_resource(catalog_id, f["DatabaseName"], f["TableName"], f["Name"])
     if "DataLocation" in raw:
         loc = raw["DataLocation"]
         return LfResource(
@@ -236,6 +252,16 @@ def resource_to_api(resource: LfResource) -> dict[str, Any]:
             }
         case ResourceType.DATA_LOCATION:
             return {"DataLocation": {"CatalogId": cid, "ResourceArn": resource.table}}
+        case ResourceType.DATA_CELLS_FILTER:
+            table, name = resource.table.split(COLUMN_SEPARATOR, 1)
+            return {
+                "DataCellsFilter": {
+                    "TableCatalogId": cid,
+                    "DatabaseName": resource.database,
+                    "TableName": table,
+                    "Name": name,
+                }
+            }
         case ResourceType.TABLE if is_column_resource(resource):
             name, spec = resource.table.split(COLUMN_SEPARATOR, 1)
             twc: dict[str, Any] = {

@@ -21,6 +21,7 @@ from meshctl.address import Address, Kind, database_address
 from meshctl.codec import canonical_json
 from meshctl.observed import (
     Database,
+    DataFilter,
     Grant,
     IamUser,
     LakeSettings,
@@ -94,6 +95,7 @@ class Desired:
     databases: dict[str, Database] = field(default_factory=dict)  # mesh dbs and producer links
     tables: dict[str, Table] = field(default_factory=dict)
     grants: dict[str, Grant] = field(default_factory=dict)
+    data_filters: dict[str, DataFilter] = field(default_factory=dict)  # subscriptions' row filters
     links: dict[str, Database] = field(default_factory=dict)  # consumer resource links
     records: dict[str, RecordIntent] = field(default_factory=dict)  # by subscription address
     claimed: set[str] = field(default_factory=set)  # ids of live records a declaration matched
@@ -163,6 +165,7 @@ class Seen:
     tables: dict[str, Table] = field(default_factory=dict)
     tables_by_db: dict[tuple[str, str], list[Table]] = field(default_factory=dict)
     grants: dict[str, Grant] = field(default_factory=dict)
+    data_filters: dict[str, DataFilter] = field(default_factory=dict)
     records_by_id: dict[str, SubscriptionRecord] = field(default_factory=dict)
     lf_tags: dict[str, tuple[str, ...]] = field(default_factory=dict)
     pending: dict[str, list[str]] = field(default_factory=dict)
@@ -175,6 +178,7 @@ class Seen:
         seen.databases = {d.address: d for d in observed.databases}
         seen.tables = {t.address: t for t in observed.tables}
         seen.grants = {g.address: g for g in observed.grants}
+        seen.data_filters = {f.address: f for f in observed.data_filters}
         for t in observed.tables:
             seen.tables_by_db.setdefault((t.account_id, t.database), []).append(t)
         seen.records_by_id = {r.subscription_id: r for r in observed.subscriptions}

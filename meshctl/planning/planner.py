@@ -40,6 +40,7 @@ from meshctl.planning.kinds.catalog import (
     plan_tables,
 )
 from meshctl.planning.kinds.changes import ChangeSet, Entry
+from meshctl.planning.kinds.data_filters import plan_data_filters
 from meshctl.planning.kinds.grants import Ownership, plan_grants
 from meshctl.planning.kinds.links import plan_links
 from meshctl.planning.kinds.requires import narrows_access, requirements
@@ -62,6 +63,7 @@ APPLY_ORDER = (
     Kind.DATA_LOCATION,
     Kind.DATABASE,
     Kind.TABLE,
+    Kind.DATA_FILTER,
     Kind.GRANT,
     Kind.RESOURCE_LINK,
     Kind.SUBSCRIPTION,
@@ -72,6 +74,7 @@ DELETE_ORDER = (
     Kind.RESOURCE_LINK,
     Kind.GRANT,
     Kind.SUBSCRIPTION,
+    Kind.DATA_FILTER,
     Kind.TABLE,
     Kind.DATABASE,
     Kind.DATA_LOCATION,
@@ -126,6 +129,7 @@ def make_plan(
     if spec.mesh.role_arn:
         ignored.add(spec.mesh.role_arn)
     ownership = Ownership.build(seen, desired)
+    plan_data_filters(seen, desired, ownership, changes)
     grant_warnings = plan_grants(seen, desired, ownership, changes, ignored)
     plan_records(spec, seen, desired, changes, today)
     plan_links(seen, desired, changes)

@@ -36,6 +36,7 @@ from meshctl.spec.model import (
     Product,
     Subscription,
     SubscriptionStatus,
+    TableRestriction,
 )
 from meshctl.spec.rules import (
     Found,
@@ -298,6 +299,25 @@ def _type_message(path: YamlPath, expected: Any, instance: Any, source: MeshSour
 _STATUS = {s.value: s for s in SubscriptionStatus}  # a dict lookup: Enum() is slow at 10⁵ calls
 
 
+def _table_name(entry: str | dict[str, Any]) -> str:
+    return entry if isinstance(entry, str) else str(entry["name"])
+
+
+def _restrictions(entries: Iterable[str | dict[str, Any]]) -> tuple[TableRestriction, ...]:
+    """The mapping entries of a subscription's ``tables`` that restrict columns or rows."""
+    found = (
+        TableRestriction(
+            table=str(e["name"]),
+            columns=tuple(sorted(set(e.get("columns", ())))),
+            excluded=tuple(sorted(set(e.get("exclude_columns", ())))),
+            row_filter=str(e.get("row_filter", "")).strip(),
+        )
+        for e in entries
+        if isinstance(e, dict)
+    )
+    return tuple(sorted(r for r in found if r.restricts))
+
+
 def _build(source: MeshSource) -> MeshSpec:
     """MeshSpec from a document that passed every check: no validation here, only defaults."""
     data = source.data
@@ -339,7 +359,7 @@ def _build(source: MeshSource) -> MeshSpec:
         Subscription(
             consumer=s["consumer"],
             product=s["product"],
-            tables=tuple(s.get("tables", ())),
+            tables=tuple(_table_name(t) for t in s.get("tables", ())),
             permissions=frozenset(s["permissions"]),
             grantable=frozenset(s.get("grantable", ())),
             status=_STATUS[s.get("status", "pending")],
@@ -349,6 +369,7 @@ def _build(source: MeshSource) -> MeshSpec:
             principals=tuple(
                 sorted({principal_arn(p, ids[s["consumer"]]) for p in s.get("principals", ())})
             ),
+            restrictions=_restrictions(s.get("tables", ())),
         )
         for s in data.get("subscriptions", [])
     )

@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
+# A restricted ``tables`` entry; its record keeps the same value (observed.py).
+from meshctl.observed import TableRestriction as TableRestriction
+
 DEFAULT_SUBSCRIPTIONS_TABLE = "AwsDataMeshSubscriptions"
 ALL_TABLES = "*"
 DEFAULT_CROSS_ACCOUNT_VERSION = 4
@@ -89,6 +92,11 @@ class Product:
         return self.tables == (ALL_TABLES,)
 
 
+# What a restricted table entry may grant: Lake Formation takes only SELECT on columns and data
+# cells filters; DESCRIBE stays a grant on the table (the schema, never the data).
+RESTRICTED_PERMISSIONS = frozenset({"SELECT", "DESCRIBE"})
+
+
 @dataclass(frozen=True)
 class Subscription:
     consumer: str  # account name
@@ -103,10 +111,15 @@ class Subscription:
     # IAM role/user ARNs of the consumer account that get the access instead of the account
     # (sorted, shorthand resolved); () means the account itself, as the helper library grants.
     principals: tuple[str, ...] = ()
+    # Tables narrowed to columns or rows, by table name (each also in ``tables``).
+    restrictions: tuple[TableRestriction, ...] = ()
 
     @property
     def key(self) -> str:
         return f"{self.consumer}/{self.product}"
+
+    def restriction(self, table: str) -> TableRestriction | None:
+        return next((r for r in self.restrictions if r.table == table), None)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,11 @@ from datetime import date
 from typing import Any
 
 from meshctl.spec.document import YamlPath, show_name
-from meshctl.spec.model import DEFAULT_CROSS_ACCOUNT_VERSION, PRINCIPALS_MIN_VERSION
+from meshctl.spec.model import (
+    DEFAULT_CROSS_ACCOUNT_VERSION,
+    PRINCIPALS_MIN_VERSION,
+    RESTRICTED_PERMISSIONS,
+)
 
 Found = tuple[YamlPath, str]  # (path in the merged mesh, message)
 
@@ -144,12 +148,7 @@ def _subscription_rules(data: dict[str, Any], where: Callable[[YamlPath], str]) 
                 first = where(("subscriptions", first_of_pair[(consumer, name)]))
                 yield path, f"'{consumer}' already subscribes to '{name}' at {first}; merge them"
             first_of_pair.setdefault((consumer, name), i)
-        offered = _seq(product.get("tables"))
-        if offered and offered != ["*"]:
-            for j, table in enumerate(_seq(sub.get("tables"))):
-                if isinstance(table, str) and table not in offered:
-                    listed = ", ".join(map(str, offered))
-                    yield (*path, "tables", j), f"'{table}' is not a table of '{name}' ({listed})"
+        yield from _table_rules(path, sub, _seq(product.get("tables")), name)
         permissions = _seq(sub.get("permissions"))
         for j, permission in enumerate(_seq(sub.get("grantable"))):
             if permission not in permissions and "ALL" not in permissions:
@@ -162,6 +161,50 @@ def _subscription_rules(data: dict[str, Any], where: Callable[[YamlPath], str]) 
                 date.fromisoformat(expires)
             except ValueError:
                 yield (*path, "expires"), f"{show_value(expires)} is not a date (YYYY-MM-DD)"
+
+
+def _table_rules(
+    path: YamlPath, sub: dict[str, Any], offered: list[Any], name: str | None
+) -> Iterator[Found]:
+    """Each table once and offered by the product; a restricted entry (columns, rows) names
+    columns or excluded columns, not both, and allows only SELECT and DESCRIBE."""
+    listed = ", ".join(map(str, offered))
+    first: dict[str, int] = {}
+    restricted: list[tuple[int, str]] = []
+    for j, entry in enumerate(_seq(sub.get("tables"))):
+        at: YamlPath = (*path, "tables", j)
+        entry_map = _map(entry)
+        table = entry if isinstance(entry, str) else _text(entry_map.get("name"))
+        if entry_map:
+            at = (*at, "name")
+        if table is None:
+            continue
+        if offered and offered != ["*"] and table not in offered:
+            yield at, f"'{table}' is not a table of '{name}' ({listed})"
+        if table in first and first[table] != j:
+            yield at, f"'{table}' is listed already (tables entry {first[table] + 1}); merge them"
+        first.setdefault(table, j)
+        if "columns" in entry_map and "exclude_columns" in entry_map:
+            yield (
+                (*path, "tables", j, "exclude_columns"),
+                "'columns' and 'exclude_columns' exclude each other: keep one",
+            )
+        if any(k in entry_map for k in ("columns", "exclude_columns", "row_filter")):
+            restricted.append((j, table))
+    if not restricted:
+        return
+    j, table = restricted[0]
+    what = f"tables entry {j + 1} ('{table}') restricts columns or rows"
+    for field in ("permissions", "grantable"):
+        for k, permission in enumerate(_seq(sub.get(field))):
+            if isinstance(permission, str) and permission not in RESTRICTED_PERMISSIONS:
+                yield (
+                    (*path, field, k),
+                    f"{show_value(permission)} cannot be given on restricted tables ({what}): "
+                    "only SELECT and DESCRIBE",
+                )
+    if "SELECT" not in _seq(sub.get("permissions")):
+        yield (*path, "permissions"), f"{what}: add SELECT, the permission the restriction narrows"
 
 
 def _principal_rules(

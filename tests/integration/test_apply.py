@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +25,6 @@ from meshctl.codec import sha256_of
 from meshctl.engine import Engine
 from meshctl.ids import subscription_id
 from meshctl.planning.plan import Action, Kind, Plan
-from meshctl.sandbox.seed import seed_producers
 
 from ._meshfile import MeshFile
 
@@ -90,21 +88,6 @@ class Mesh:
         assert applied.result.ok, failed
         assert not self.plan(now).has_changes, "plan after apply must be empty"
         return applied
-
-
-@pytest.fixture
-def mesh(sandbox: InProcessSandbox, tmp_path: Path) -> Mesh:
-    """examples/mesh.yaml in a temporary file, with the producers' source tables seeded."""
-    file = MeshFile(tmp_path / "mesh.yaml")
-    seed_producers(Engine(file.path).spec, sandbox.session)
-    return Mesh(sandbox, file)
-
-
-@pytest.fixture
-def applied(mesh: Mesh) -> Mesh:
-    """The same, with the example mesh applied once."""
-    mesh.apply_ok()
-    return mesh
 
 
 # --- what a user looks at ------------------------------------------------------------------------

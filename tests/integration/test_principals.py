@@ -16,14 +16,12 @@ from typing import Any
 import pytest
 from support.sandbox import InProcessSandbox
 
-from meshctl.engine import Engine
 from meshctl.errors import ValidationError
 from meshctl.planning.plan import Action, Kind
 from meshctl.planning.planner import revoke_count
-from meshctl.sandbox.seed import seed_principals, seed_producers
+from meshctl.sandbox.seed import seed_principals
 from meshctl.spec.load import load_spec
 
-from ._meshfile import MeshFile
 from .test_apply import (
     LOGISTICS,
     MESH,
@@ -34,21 +32,6 @@ from .test_apply import (
     live_grants,
     record,
 )
-
-
-@pytest.fixture
-def mesh(sandbox: InProcessSandbox, tmp_path: Path) -> Mesh:
-    """examples/mesh.yaml in a temporary file, with the producers' source tables seeded."""
-    file = MeshFile(tmp_path / "mesh.yaml")
-    seed_producers(Engine(file.path).spec, sandbox.session)
-    return Mesh(sandbox, file)
-
-
-@pytest.fixture
-def applied(mesh: Mesh) -> Mesh:
-    mesh.apply_ok()
-    return mesh
-
 
 ANALYST = f"arn:aws:iam::{LOGISTICS}:role/analyst"
 REPORTING = f"arn:aws:iam::{LOGISTICS}:role/athena-reporting"

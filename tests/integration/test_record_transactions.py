@@ -4,26 +4,12 @@ what the plan read as missing is created without a read first."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-from support.sandbox import InProcessSandbox
-
 from meshctl.applier import Status
 from meshctl.engine import Engine
 from meshctl.ids import subscription_id
 from meshctl.planning.plan import Kind
-from meshctl.sandbox.seed import seed_producers
 
-from ._meshfile import MeshFile
 from .test_apply import FINANCE, MARKETING, MESH, TABLE, Mesh, record
-
-
-@pytest.fixture
-def mesh(sandbox: InProcessSandbox, tmp_path: Path) -> Mesh:
-    file = MeshFile(tmp_path / "mesh.yaml")
-    seed_producers(Engine(file.path).spec, sandbox.session)
-    return Mesh(sandbox, file)
 
 
 def test_the_records_of_a_step_go_in_one_transaction(mesh: Mesh) -> None:

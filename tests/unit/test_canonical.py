@@ -12,6 +12,7 @@ from meshctl.planning.canonical import (
     IAM_ALLOWED_PRINCIPALS,
     canonical_grants,
     drop_implicit,
+    filter_resource,
     grant_entries,
     is_column_resource,
     resource_to_api,
@@ -127,13 +128,19 @@ def test_table_wildcard_is_its_own_resource() -> None:
 def test_resources_meshctl_does_not_model_are_skipped() -> None:
     raw = [
         entry({"LFTag": {"TagKey": "Domain", "TagValues": ["Sales"]}}, ["ASSOCIATE"]),
-        entry(
-            {"DataCellsFilter": {"DatabaseName": DB, "TableName": "orders", "Name": "f"}},
-            ["SELECT"],
-        ),
         entry(table(), ["SELECT"]),
     ]
     assert [g.resource for g in canonical_grants(raw, MESH)] == [ORDERS]
+
+
+def test_a_data_cells_filter_grant_is_a_filter_resource_and_goes_back_unchanged() -> None:
+    raw = {"DataCellsFilter": {"DatabaseName": DB, "TableName": "orders", "Name": "f"}}
+    (grant,) = canonical_grants([entry(raw, ["SELECT"])], MESH)
+    assert grant.resource == filter_resource(MESH, DB, "orders", "f")
+    assert grant.resource.key == f"filter:{MESH}:{DB}.orders#f"
+    assert resource_to_api(grant.resource) == {
+        "DataCellsFilter": {**raw["DataCellsFilter"], "TableCatalogId": MESH}
+    }
 
 
 def test_output_is_sorted_by_principal_and_resource() -> None:

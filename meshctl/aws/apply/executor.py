@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from functools import partial
 
 from meshctl.aws.api import AccountApi
+from meshctl.aws.apply import data_filters as apply_filters
 from meshctl.aws.apply import glue as apply_glue
 from meshctl.aws.apply import iam as apply_iam
 from meshctl.aws.apply import mesh as apply_mesh
@@ -78,6 +79,7 @@ class Executor:
             Kind.ROLE: apply_iam.role,
             Kind.DATABASE: apply_glue.database,
             Kind.TABLE: apply_glue.table,
+            Kind.DATA_FILTER: apply_filters.data_filter,
             Kind.SUBSCRIPTION: partial(apply_tracker.subscription, table=subscriptions_table),
             Kind.RESOURCE_LINK: apply_glue.resource_link,
         }

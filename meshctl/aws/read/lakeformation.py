@@ -1,4 +1,5 @@
-"""Lake Formation reads of the mesh account: raw grants, data lake settings, LF-tags.
+"""Lake Formation reads of the mesh account: raw grants, data cells filters, data lake settings,
+LF-tags.
 
 Grants come from ``ListPermissions`` WITHOUT a principal filter (with one, Lake Formation returns
 computed effective permissions, which differ from the raw grants apply writes), 1,000 a page.
@@ -9,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from meshctl.aws.api import AccountApi
-from meshctl.observed import Grant, LakeSettings
+from meshctl.observed import DataFilter, Grant, LakeSettings
 from meshctl.planning.canonical import canonical_grants
+from meshctl.planning.data_filters import filter_from_api
 
 PERMISSIONS_PAGE = 1000
 
@@ -22,6 +24,14 @@ def read_grants(api: AccountApi) -> tuple[Grant, ...]:
     ):
         entries.extend(page.get("PrincipalResourcePermissions", []))
     return canonical_grants(entries, api.account_id)
+
+
+def read_data_filters(api: AccountApi) -> tuple[DataFilter, ...]:
+    """Every data cells filter of the account's catalog (ListDataCellsFilter pages)."""
+    found: list[DataFilter] = []
+    for page in api.pages("lakeformation", "list_data_cells_filter", page_size=PERMISSIONS_PAGE):
+        found.extend(filter_from_api(f, api.account_id) for f in page.get("DataCellsFilters", []))
+    return tuple(found)
 
 
 def read_share_arns(api: AccountApi) -> dict[tuple[str, str, str], str]:

@@ -32,6 +32,7 @@ from meshctl.aws.read.glue import (
 )
 from meshctl.aws.read.iam import MEMBER_ROLE_NAMES, read_iam
 from meshctl.aws.read.lakeformation import (
+    read_data_filters,
     read_grants,
     read_lf_tags,
     read_locations,
@@ -41,6 +42,7 @@ from meshctl.aws.sessions import AccountSessions
 from meshctl.aws.tracker import record_from_item
 from meshctl.observed import (
     Database,
+    DataFilter,
     Grant,
     IamUser,
     LakeSettings,
@@ -66,6 +68,7 @@ class _Fragment:
     table_exists: bool | None = None
     subscriptions: list[SubscriptionRecord] = field(default_factory=list)
     grants: tuple[Grant, ...] = ()
+    data_filters: tuple[DataFilter, ...] = ()
     settings: LakeSettings | None = None
     catalog_policy: tuple[str, str] | None = None  # (policy, PolicyHash)
     lf_tags: tuple[tuple[str, tuple[str, ...]], ...] | None = None
@@ -193,6 +196,7 @@ def _read_tracker(api: AccountApi, table: str) -> _Fragment:
 def _read_lakeformation(api: AccountApi) -> _Fragment:
     return _Fragment(
         grants=read_grants(api),
+        data_filters=read_data_filters(api),
         settings=read_settings(api),
         lf_tags=read_lf_tags(api),
         locations=read_locations(api),
@@ -277,6 +281,7 @@ def _unique(values: Iterable[Any], key: Callable[[Any], str]) -> list[Any]:
 def _merge(mesh_account_id: str, fragments: list[_Fragment]) -> ObservedMesh:
     """One snapshot; an account read twice (mesh account also a member) counts once."""
     grants: list[Grant] = []
+    data_filters: list[DataFilter] = []
     records: list[SubscriptionRecord] = []
     roles: list[Role] = []
     iam_users: list[IamUser] = []
@@ -294,6 +299,7 @@ def _merge(mesh_account_id: str, fragments: list[_Fragment]) -> ObservedMesh:
         table_exists = table_exists or bool(f.table_exists)
         records.extend(f.subscriptions)
         grants.extend(f.grants)
+        data_filters.extend(f.data_filters)
         roles.extend(f.roles)
         iam_users.extend(f.iam_users)
         databases.extend(f.databases)
@@ -318,6 +324,7 @@ def _merge(mesh_account_id: str, fragments: list[_Fragment]) -> ObservedMesh:
         iam_users=tuple(_unique(iam_users, lambda u: u.address)),
         databases=tuple(_unique(databases, lambda d: d.address)),
         tables=tuple(_unique(tables, lambda t: t.address)),
+        data_filters=tuple(_unique(data_filters, lambda f: f.address)),
         accepted_shares=tuple(sorted(accepted)),
         pending_invitations=tuple(sorted(pending)),
         registered_locations=locations,

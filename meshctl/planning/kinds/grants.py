@@ -12,7 +12,9 @@ derivable from what it manages — the subscriber of one of its records (or of a
 record a declaration adopts in this plan), or one of the record's principals, on that record's
 database or tables (a principal also on the consumer's resource link), the producer of (or a mesh
 role on) a mesh database it manages, a catalog grant to a mesh role it manages. Everything else is
-``unmanaged``. Column-level grants are never meshctl's.
+``unmanaged``. A column grant or a grant on a data cells filter is meshctl's only when it is the
+one a record's restrictions give (the columns, or the filter meshctl names for the subscription);
+any other is someone else's.
 
 An unmanaged grant on a database or table this plan deletes cannot be left alone: Lake Formation
 drops it with its resource. It is planned as a delete of its own (drift ``unmanaged``), revoked
@@ -24,15 +26,18 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from meshctl.observed import Grant, RecordStatus, ResourceType
+from meshctl.observed import Grant, RecordStatus, ResourceType, SubscriptionRecord
 from meshctl.planning import policies
 from meshctl.planning.canonical import (
     IAM_ALLOWED_PRINCIPALS,
+    column_resource,
     drop_implicit,
+    filter_resource,
     is_column_resource,
     principal_account,
     table_name,
 )
+from meshctl.planning.data_filters import filter_name as data_filter_name
 from meshctl.planning.desired import Desired, RecordIntent, Seen
 from meshctl.planning.kinds.changes import ChangeSet
 from meshctl.planning.plan import Action, Kind
@@ -50,6 +55,9 @@ class Ownership:
     record_cover: dict[tuple[str, str], set[str] | None] = field(default_factory=dict)
     managed_role_arns: set[str] = field(default_factory=set)
     links: set[tuple[str, str]] = field(default_factory=set)  # meshctl's (consumer, link name)
+    # (grantee, resource key) of the column grants and filter grants meshctl's records restrict
+    # their tables to: only those are meshctl's (a hand-made column grant stays unmanaged).
+    restricted: set[tuple[str, str]] = field(default_factory=set)
 
     @property
     def role_prefix(self) -> str:
@@ -77,6 +85,7 @@ class Ownership:
             own.producers_of.setdefault(record.database, set()).add(record.owner)
             for grantee in (record.subscriber, *record.principals):
                 own.cover(grantee, record.database, record.tables)
+            own.restrict(m, record)
         own.links = {(d.account_id, d.name) for d in desired.links.values()}
         own.links |= {
             (d.account_id, d.name)
@@ -98,6 +107,19 @@ class Ownership:
             cover = _ALL_TABLES if old is None or cover is None else old | cover
         self.record_cover[key] = cover
 
+    def restrict(self, m: str, record: SubscriptionRecord) -> None:
+        product = record.product or record.database
+        for r in record.restrictions:
+            if r.row_filter:
+                name = data_filter_name(record.subscriber, product)
+                resource = filter_resource(m, record.database, r.table, name)
+            else:
+                resource = column_resource(
+                    m, record.database, r.table, columns=r.columns, excluded=r.excluded
+                )
+            for grantee in (record.subscriber, *record.principals):
+                self.restricted.add((grantee, resource.key))
+
     def in_scope(self, grant: Grant) -> bool:
         resource = grant.resource
         if resource.catalog_id != self.mesh_account_id:
@@ -113,8 +135,8 @@ class Ownership:
         resource = grant.resource
         if resource.type is ResourceType.CATALOG:
             return grant.principal in self.managed_role_arns
-        if is_column_resource(resource):
-            return False  # meshctl never makes column grants
+        if is_column_resource(resource) or resource.type is ResourceType.DATA_CELLS_FILTER:
+            return (grant.principal, resource.key) in self.restricted
         db = resource.database
         key = (grant.principal, db)
         if key in self.record_cover:
@@ -228,7 +250,7 @@ def _edited(intent: RecordIntent | None) -> bool:
     """Whether the file changed what the subscription's live record says it grants."""
     if intent is None or intent.live is None or intent.after is None:
         return False
-    fields = ("status", "permitted", "grantable", "tables")
+    fields = ("status", "permitted", "grantable", "tables", "restrictions")
     return any(
         sorted(getattr(intent.live, f)) != sorted(getattr(intent.after, f))
         if isinstance(getattr(intent.live, f), tuple)

@@ -7,12 +7,14 @@ data in, plain data out: nothing here changes an entry, and the planner orders b
 Creates and updates: a role after the user its trust names (``mesh.iam_users``), the read-only role
 after every member role, an admin role after the member role it trusts; the lake settings after the
 manager role; a mesh database after the lake settings and its LF-tags, a producer link after the
-mesh database; a table after its database; a grant after its database, table and mesh role; a
+mesh database; a table after its database; a data cells filter after its table; a grant after
+its database, table, filter and mesh role; a
 consumer link after its database and the grants that make the invitation (to the account or its
 principals); a principal's grant on a consumer link after that link; a record after the table, its
 link and grants, and the revokes that narrow it (it then runs with the deletes).
-Deletes: a record after its revokes; a resource link after the revokes on it; a table after the
-revokes on it; a mesh database after its tables, the revokes on it and the links to it; a role
+Deletes: a record after its revokes; a resource link after the revokes on it; a data cells filter
+after the revokes on it; a table after the revokes on it and its filters; a mesh database after
+its tables, the revokes on it and the links to it; a role
 after the revokes to it, a mesh admin role after the member role it trusts.
 """
 
@@ -85,8 +87,12 @@ def provides(e: Entry, m: str) -> Iterator[Need]:
             if db:
                 yield ("revoke_on_db", db)
                 yield ("revoke_on_table", db, table_name(grant.resource))
+            if grant.resource.type is ResourceType.DATA_CELLS_FILTER:
+                yield ("revoke_on_filter", db, grant.resource.table)
         case Kind.TABLE if deleting:
             yield ("table_delete", e.before.database)
+        case Kind.DATA_FILTER if deleting:
+            yield ("filter_delete", e.before.database, e.before.table)
         case Kind.DATABASE | Kind.RESOURCE_LINK if deleting and e.before.account_id != m:
             yield ("link_delete", e.before.target_database)
         case Kind.ROLE:
@@ -119,7 +125,12 @@ def _delete_requires(e: Entry, m: str) -> set[Need]:
             record: SubscriptionRecord = value
             return {("revoke", record.subscriber, record.database)}
         case Kind.TABLE:
-            return {("revoke_on_table", value.database, value.name)}
+            return {
+                ("revoke_on_table", value.database, value.name),
+                ("filter_delete", value.database, value.name),
+            }
+        case Kind.DATA_FILTER:  # the grants on it first: the subscriber's access goes with them
+            return {("revoke_on_filter", value.database, f"{value.table}#{value.name}")}
         case Kind.DATABASE if value.account_id == m:
             name = value.name
             return {("table_delete", name), ("revoke_on_db", name), ("link_delete", name)}
@@ -157,6 +168,8 @@ def _grow_requires(e: Entry, m: str) -> set[Need]:
             return {_address(Kind.DATABASE, m, db.target_database)}
         case Kind.TABLE:
             return {_address(Kind.DATABASE, m, value.database)}
+        case Kind.DATA_FILTER:
+            return {_address(Kind.TABLE, m, f"{value.database}.{value.table}")}
         case Kind.GRANT:
             return _grant_requires(value, m)
         case Kind.RESOURCE_LINK:
@@ -184,6 +197,8 @@ def _grant_requires(grant: Grant, m: str) -> set[Need]:
         return found | {_address(Kind.RESOURCE_LINK, resource.catalog_id, resource.database)}
     if resource.database:
         found.add(_address(Kind.DATABASE, m, resource.database))
-    if resource.type is ResourceType.TABLE:
+    if resource.type in (ResourceType.TABLE, ResourceType.DATA_CELLS_FILTER):
         found.add(_address(Kind.TABLE, m, f"{resource.database}.{table_name(resource)}"))
+    if resource.type is ResourceType.DATA_CELLS_FILTER:
+        found.add(_address(Kind.DATA_FILTER, m, f"{resource.database}.{resource.table}"))
     return found

@@ -32,6 +32,7 @@ from meshctl.observed import (
 from meshctl.planning.desired import Desired, RecordIntent, Seen
 from meshctl.planning.kinds.changes import ChangeSet
 from meshctl.planning.kinds.held import keep_as_is
+from meshctl.planning.kinds.restrictions import missing_columns, table_access
 from meshctl.planning.plan import Held, Kind
 from meshctl.spec.model import MeshSpec, Subscription, SubscriptionStatus
 
@@ -63,6 +64,7 @@ SEMANTIC_FIELDS = (
     "purpose",
     "expires",
     "principals",
+    "restrictions",
 )
 
 
@@ -114,7 +116,10 @@ def desire_subscriptions(spec: MeshSpec, seen: Seen, desired: Desired, today: da
             src = view.product.source_database
             missing = tuple(f"table {src}.{n}" for n in unknown)
             desired.held.append(Held(f"subscription {sub.key}", view.producer_id, missing))
-        if approved and (view.held or unknown):
+        columns = missing_columns(sub, db, seen, desired) if approved and not unknown else ()
+        if columns and not view.held:
+            desired.held.append(Held(f"subscription {sub.key}", view.producer_id, columns))
+        if approved and (view.held or unknown or columns):
             keep_as_is(sub, consumer_id, db, tables, live, seen, desired)
             continue
         if approved:
@@ -152,11 +157,9 @@ def _grant_access(
     wanted: list[tuple[LfResource, frozenset[str], frozenset[str]]] = [
         (LfResource(ResourceType.DATABASE, m, db), CONSUMER_DATABASE_PERMISSIONS, frozenset())
     ]
-    wanted += [
-        (LfResource(ResourceType.TABLE, m, db, name), sub.permissions, sub.grantable)
-        for name in tables
-        if name in available
-    ]
+    for name in tables:
+        if name in available:
+            wanted += table_access(sub, consumer_id, m, db, name, desired)
     if sub.principals:
         link = LfResource(ResourceType.DATABASE, consumer_id, db)
         wanted.append((link, LINK_PERMISSIONS, frozenset()))
@@ -241,6 +244,7 @@ def _record(
         purpose=sub.purpose,
         expires=sub.expires.isoformat() if sub.expires else "",
         principals=sub.principals,
+        restrictions=sub.restrictions,
     )
     if live is None:
         return record
