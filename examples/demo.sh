@@ -33,7 +33,7 @@ step "meshctl plan --detailed-exitcode (AWS now matches mesh.yaml: exit 0)"
 meshctl plan -f "$MESH" --detailed-exitcode
 echo "exit code: $?"
 
-step "Someone revokes marketing's SELECT on sales-111111111111.orders by hand"
+step "Someone opens marketing's data cells filter on sales-111111111111.orders to every row, by hand"
 python - <<'PY'
 import boto3
 
@@ -41,12 +41,11 @@ sts = boto3.client("sts")
 c = sts.assume_role(RoleArn="arn:aws:iam::555555555555:role/MeshctlDeployer", RoleSessionName="demo")["Credentials"]
 lf = boto3.client("lakeformation", aws_access_key_id=c["AccessKeyId"],
                   aws_secret_access_key=c["SecretAccessKey"], aws_session_token=c["SessionToken"])
-lf.revoke_permissions(
-    Principal={"DataLakePrincipalIdentifier": "999999999999"},
-    Resource={"Table": {"CatalogId": "555555555555", "DatabaseName": "sales-111111111111", "Name": "orders"}},
-    Permissions=["SELECT"],
-)
-print("revoked SELECT from 999999999999 on sales-111111111111.orders")
+key = {"TableCatalogId": "555555555555", "DatabaseName": "sales-111111111111",
+       "TableName": "orders", "Name": "meshctl-999999999999-sales.orders"}
+found = lf.get_data_cells_filter(**key)["DataCellsFilter"]
+lf.update_data_cells_filter(TableData={**found, "RowFilter": {"AllRowsWildcard": {}}})
+print(f"filter {key['Name']}: rows where {found['RowFilter']['FilterExpression']} -> every row")
 PY
 
 step "meshctl plan shows the drift and the change that restores it (exit 2)"
@@ -57,9 +56,10 @@ set -e
 echo "exit code: $rc"
 [ "$rc" -eq 2 ]
 
-step "meshctl access: who can read what now (marketing's approved SELECT is flagged as not live)"
+step "meshctl access: who can read what now (marketing reads more rows than subscribed: flagged)"
 meshctl access -f "$MESH" --product sales.orders
 
-step "meshctl apply restores it; meshctl access has no problem left"
+step "meshctl apply restores the filter in place; meshctl access has no problem left"
 meshctl apply -f "$MESH" --auto-approve | tail -n 1
+meshctl access -f "$MESH" --consumer marketing
 meshctl access -f "$MESH" --consumer finance

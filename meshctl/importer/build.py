@@ -230,8 +230,8 @@ def _subscription(
     if set(raw) - set(permissions):
         notes.append(f"dropped permissions {', '.join(sorted(set(raw) - set(permissions)))}")
     tables = tuple(sorted(set(record.tables)))
-    if set(tables) == set(product.tables):
-        tables = ()
+    if set(tables) == set(product.tables) and not record.restrictions:
+        tables = ()  # restricted tables are listed: each entry carries its restriction
     elif product.tables and set(tables) - set(product.tables):
         dropped = ", ".join(sorted(set(tables) - set(product.tables)))
         notes.append(f"dropped tables not in the product: {dropped}")

@@ -14,7 +14,7 @@ from datetime import date
 import yaml
 
 from meshctl import __version__
-from meshctl.observed import SubscriptionRecord
+from meshctl.observed import SubscriptionRecord, TableRestriction
 from meshctl.spec.load import conforms
 from meshctl.spec.model import DEFAULT_CROSS_ACCOUNT_VERSION, MeshSettings
 from meshctl.spec.rules import default_mesh_database
@@ -174,7 +174,11 @@ def _render_subscription(sub: FoundSubscription, consumer: str) -> list[str]:
     record = sub.record
     out = [f"  # {CONTROL.sub(' ', n)}" for n in sub.notes]
     out += [f"  - consumer: {consumer}", f"    product: {_scalar(sub.product.name.value)}"]
-    if sub.tables:
+    restricted = {r.table: r for r in record.restrictions if r.table in sub.tables}
+    if restricted:
+        out.append("    tables:")
+        out += [line for t in sub.tables for line in _table_entry(t, restricted.get(t))]
+    elif sub.tables:
         out.append(f"    tables: {_flow(sub.tables)}")
     out.append(f"    permissions: {_flow(sub.permissions)}")
     if sub.grantable:
@@ -191,6 +195,20 @@ def _render_subscription(sub: FoundSubscription, consumer: str) -> list[str]:
     if record.principals:
         out.append("    principals:")
         out += [f"      - {_scalar(_short(p, sub.consumer_id))}" for p in record.principals]
+    return out
+
+
+def _table_entry(table: str, restriction: TableRestriction | None) -> list[str]:
+    """One ``tables`` entry: the name, or the mapping of a table restricted to columns or rows."""
+    if restriction is None:
+        return [f"      - {_scalar(table)}"]
+    out = [f"      - name: {_scalar(table)}"]
+    if restriction.columns:
+        out.append(f"        columns: {_flow(restriction.columns)}")
+    if restriction.excluded:
+        out.append(f"        exclude_columns: {_flow(restriction.excluded)}")
+    if restriction.row_filter:
+        out.append(f"        row_filter: {_scalar(CONTROL.sub(' ', restriction.row_filter))}")
     return out
 
 

@@ -1,8 +1,9 @@
 """A plan's access changes in people's terms: who gains or loses what, and requests that move.
 
 Pure: computed from the plan's own changes (their before/after values) and the file's names, so a
-reviewer reads "marketing gains SELECT on sales.orders (orders)" before the grant lines it
-summarises (a subscription's principal as "finance (role/revenue-reporting)"; its DESCRIBE on the
+reviewer reads "marketing gains SELECT on sales.orders (orders)" (or, restricted, "... on
+sales.orders: customers (id, country); payments rows where country = 'DE'") before the grant lines
+it summarises (a subscription's principal as "finance (role/revenue-reporting)"; its DESCRIBE on the
 consumer's resource link counts with the product). One line per (principal, product) and direction,
 one per subscription record that changes status. Grants of the mesh's own machinery (a producer on
 its product, the mesh roles) are not access changes for people and are left to the detailed list.
@@ -18,6 +19,7 @@ from meshctl import codec
 from meshctl.observed import DataFilter, RecordStatus, ResourceType, TableRestriction
 from meshctl.planning import policies
 from meshctl.planning.canonical import COLUMN_SEPARATOR, principal_account
+from meshctl.planning.data_filters import PREFIX as FILTER_PREFIX
 from meshctl.planning.data_filters import filter_name
 from meshctl.planning.plan import Action, Change, Drift, Kind
 from meshctl.spec.model import MeshSpec, Product
@@ -48,6 +50,9 @@ def access_summary(spec: MeshSpec, changes: Iterable[Change]) -> tuple[str, ...]
         if change.kind is Kind.SUBSCRIPTION:
             records += _record_line(change, names)
             continue
+        if change.kind is Kind.DATA_FILTER and change.action is Action.UPDATE:
+            records += _filter_line(change, names, by_db)
+            continue
         if change.kind is not Kind.GRANT:
             continue
         before, after = change.before or {}, change.after or {}
@@ -72,6 +77,8 @@ def access_summary(spec: MeshSpec, changes: Iterable[Change]) -> tuple[str, ...]
         for verb, found in (("gains", delta.gains), ("loses", delta.loses)):
             for perms, tables in _by_permissions(found):
                 where = f" ({', '.join(tables)})" if tables else ""
+                if any(t != t.split(" ", 1)[0] for t in tables):  # a restricted table's label
+                    where = f": {'; '.join(tables)}"
                 note = " (unmanaged, goes with what it is on)" if delta.unmanaged else ""
                 lines.append(f"{who} {verb} {perms} on {product_name}{where}{note}")
     return tuple(lines + records)
@@ -111,6 +118,21 @@ def _filters(spec: MeshSpec, changes: Iterable[Change]) -> dict[tuple[str, str],
                         f.table, f.columns, f.excluded, f.row_filter
                     )
     return out
+
+
+def _filter_line(
+    change: Change, names: dict[str, str], by_db: dict[str, list[Product]]
+) -> list[str]:
+    """A data cells filter changed in place: its grantees read other rows or columns."""
+    before = codec.from_json(DataFilter, change.before)
+    after = codec.from_json(DataFilter, change.after)
+    consumer = after.name.removeprefix(FILTER_PREFIX).split("-", 1)[0]
+    product = _product_of(by_db.get(after.database, []), after.table) or after.database
+    old, new = (
+        TableRestriction(f.table, f.columns, f.excluded, f.row_filter).describe()
+        for f in (before, after)
+    )
+    return [f"{names.get(consumer, consumer)} reads other data of {product}: {old} → {new}"]
 
 
 def principal_name(principal: str, names: dict[str, str]) -> str:

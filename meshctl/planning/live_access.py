@@ -10,7 +10,9 @@ wrong with it, if anything:
 - live access with no approved, unexpired subscription behind it (unmanaged, pending, denied,
   expired, archived), or more than the subscription allows;
 - an approved subscription whose access is not live (a grant missing or narrowed, or a principal
-  without DESCRIBE on the consumer's resource link, through which it queries).
+  without DESCRIBE on the consumer's resource link, through which it queries);
+- columns or rows other than the subscription's (a restricted table is read through a column
+  grant or a data cells filter: the row says which columns and rows, ``restriction``).
 
 Mesh roles (``/AwsDataMesh/``) and data lake admins are the mesh's machinery, not readers, and are
 left out.
@@ -23,10 +25,26 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from meshctl.observed import Grant, ObservedMesh, RecordStatus, ResourceType, SubscriptionRecord
+from meshctl.observed import (
+    DataFilter,
+    Grant,
+    LfResource,
+    ObservedMesh,
+    RecordStatus,
+    ResourceType,
+    SubscriptionRecord,
+    TableRestriction,
+)
 from meshctl.planning import policies
-from meshctl.planning.access import principal_name
-from meshctl.planning.canonical import FULL_PERMISSIONS, expand, principal_account, table_name
+from meshctl.planning.access import principal_name, table_label
+from meshctl.planning.canonical import (
+    FULL_PERMISSIONS,
+    expand,
+    is_column_resource,
+    principal_account,
+    resource_filter_name,
+    table_name,
+)
 from meshctl.spec.model import MeshSpec, Product, Subscription, SubscriptionStatus
 
 SUBSCRIPTION = "subscription"
@@ -46,6 +64,7 @@ class AccessRow:
     permissions: tuple[str, ...]
     grantable: tuple[str, ...]
     expires: str = ""  # YYYY-MM-DD, from the subscription
+    restriction: str = ""  # "(id, status)", "except (email) rows where ...", "" for all of it
     source: str = UNMANAGED
     subscription: str = ""  # consumer/product, or the record's id for a library record
     status: str = ""  # pending / approved / denied / archived
@@ -61,6 +80,7 @@ class AccessRow:
             "product": self.product,
             "database": self.database,
             "table": self.table,
+            "restriction": self.restriction or None,
             "permissions": list(self.permissions),
             "grantable": list(self.grantable),
             "expires": self.expires or None,
@@ -79,6 +99,33 @@ class _Want:
     permissions: frozenset[str]
     grantable: frozenset[str]
     granting: bool  # approved and not expired
+    restriction: str = ""  # the subscribed columns and rows, as ``AccessRow.restriction``
+
+
+# Grants that reach a table's data: the table, some of its columns, or a data cells filter on it.
+_TABLE_SHAPES = frozenset({ResourceType.TABLE, ResourceType.DATA_CELLS_FILTER})
+
+
+def _narrowing(resource: LfResource, filters: dict[tuple[str, str], DataFilter]) -> str:
+    """How a column grant or a filter grant narrows its table: ``(id, status)``, ``except
+    (email)``, ``rows where country = 'DE'``; a filter that is gone by its name."""
+    if resource.type is ResourceType.DATA_CELLS_FILTER:
+        f = filters.get((resource.database, resource.table))
+        if f is None:
+            return f"data cells filter {resource_filter_name(resource)} (not found)"
+        label = TableRestriction(f.table, f.columns, f.excluded, f.row_filter).describe()
+    else:
+        label = table_label({"type": resource.type.value, "table": resource.table})
+    return label.split(" ", 1)[1] if " " in label else ""
+
+
+def _merged(old: Grant | None, new: Grant) -> Grant:
+    """One grant per (principal, table): the permissions of its table, columns and filter."""
+    if old is None:
+        return new
+    return dataclasses.replace(
+        old, permissions=old.permissions | new.permissions, grantable=old.grantable | new.grantable
+    )
 
 
 def live_access(spec: MeshSpec, observed: ObservedMesh, today: date) -> tuple[AccessRow, ...]:
@@ -93,22 +140,28 @@ def live_access(spec: MeshSpec, observed: ObservedMesh, today: date) -> tuple[Ac
     skip = set(observed.lake_settings.admins)
     mesh_roles = policies.role_arn(m, "")
     grants: dict[tuple[str, str, str], Grant] = {}
+    restricted: dict[tuple[str, str, str], str] = {}  # how a table's grants narrow it
+    filters = {(f.database, f"{f.table}#{f.name}"): f for f in observed.data_filters}
     links: set[tuple[str, str]] = set()  # (principal, database) with DESCRIBE on the link
     for g in observed.grants:
         if g.resource.catalog_id != m:
             if g.resource.type is ResourceType.DATABASE and "DESCRIBE" in g.permissions:
                 links.add((g.principal, g.resource.database))
             continue
-        if g.resource.type is not ResourceType.TABLE or g.resource.database not in live_tables:
+        if g.resource.type not in _TABLE_SHAPES or g.resource.database not in live_tables:
             continue
         if g.principal in skip or g.principal.startswith(mesh_roles):
             continue
-        grants[(g.principal, g.resource.database, table_name(g.resource))] = g
+        key = (g.principal, g.resource.database, table_name(g.resource))
+        if g.resource.type is ResourceType.DATA_CELLS_FILTER or is_column_resource(g.resource):
+            restricted[key] = _narrowing(g.resource, filters)
+        grants[key] = _merged(grants.get(key), g)
 
     rows: list[AccessRow] = []
     for (principal, db, table), g in grants.items():
         product = products.get(db)
         base = _row(principal, names, product, db, table, g.permissions, g.grantable)
+        base = dataclasses.replace(base, restriction=restricted.get((principal, db, table), ""))
         if product is not None and principal == ids.get(product.producer):
             rows.append(_with(base, source=PRODUCER))
             continue
@@ -175,7 +228,9 @@ def _wants(
         grantable = expand(sub.grantable, ResourceType.TABLE)
         for grantee in sub.principals or (ids[sub.consumer],):
             for table in tables:
-                out[(grantee, db, table)] = _Want(sub, permissions, grantable, granting)
+                r = sub.restriction(table)
+                narrowed = r.describe().split(" ", 1)[1] if r is not None else ""
+                out[(grantee, db, table)] = _Want(sub, permissions, grantable, granting, narrowed)
     return out
 
 
@@ -267,10 +322,14 @@ def _from_subscription(
     extra = (grant.permissions - want.permissions) | (grant.grantable - want.grantable)
     missing = (want.permissions - grant.permissions) | (want.grantable - grant.grantable)
     problem = ""
-    if extra:
-        problem = f"more than subscribed: {', '.join(sorted(extra))}"
-    elif missing:
+    if missing:
         problem = f"approved but not live: missing {', '.join(sorted(missing))}"
+    elif row.restriction != want.restriction:
+        live = f"{row.table} {row.restriction}" if row.restriction else f"all of {row.table}"
+        subscribed = f"{row.table} {want.restriction}" if want.restriction else "all of it"
+        problem = f"reads {live}; the subscription allows {subscribed}"
+    elif extra:
+        problem = f"more than subscribed: {', '.join(sorted(extra))}"
     elif want.sub.principals and (grant.principal, grant.resource.database) not in links:
         problem = "no DESCRIBE on the consumer's resource link: it cannot query through it"
     return _described(row, want, problem)

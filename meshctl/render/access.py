@@ -41,14 +41,14 @@ def render_access_text(rows: Sequence[AccessRow], console: Console) -> None:
         expires = f"  until {row.expires}" if row.expires else ""
         flag = "  ! " + row.problem if row.problem else ""
         console.print(
-            f"  {row.product}/{row.table}  {_permissions(row)}{expires}  {_source(row)}{flag}",
+            f"  {row.product}/{_table(row)}  {_permissions(row)}{expires}  {_source(row)}{flag}",
             markup=False,
         )
     problems = [r for r in rows if r.problem]
     summary = f"\n{len(rows)} row(s), {len(problems)} problem(s)"
     console.print(summary + (":" if problems else "."), markup=False)
     for row in problems:
-        console.print(f"  ! {row.who} on {row.product}/{row.table}: {row.problem}", markup=False)
+        console.print(f"  ! {row.who} on {row.product}/{_table(row)}: {row.problem}", markup=False)
 
 
 def render_access_markdown(rows: Sequence[AccessRow]) -> str:
@@ -62,7 +62,7 @@ def render_access_markdown(rows: Sequence[AccessRow]) -> str:
         cells = (
             row.who,
             row.product,
-            row.table,
+            _table(row),
             _permissions(row),
             row.expires or "-",
             _source(row),
@@ -83,3 +83,8 @@ def render_access_json(rows: Sequence[AccessRow], mesh_account_id: str, today: s
         "problems": sum(1 for r in rows if r.problem),
     }
     return json.dumps(document, indent=2, sort_keys=True)
+
+
+def _table(row: AccessRow) -> str:
+    """``orders``, or ``orders (id, status)`` / ``orders rows where ...`` when restricted."""
+    return f"{row.table} {row.restriction}" if row.restriction else row.table

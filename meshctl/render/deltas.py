@@ -21,7 +21,8 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
-from meshctl.observed import RecordStatus
+from meshctl import codec
+from meshctl.observed import RecordStatus, TableRestriction
 from meshctl.planning.plan import Kind
 
 # Written by apply on every write and not compared by the planner, so an update diff showing them
@@ -111,9 +112,13 @@ class _Found:
 
 
 def _words(kind: Kind, key: str, value: Any) -> Any:
-    """A record's status in the file's words (pending/approved/denied), as people wrote it."""
+    """A record's status in the file's words (pending/approved/denied), as people wrote it; its
+    restrictions as people read them."""
     if kind is Kind.SUBSCRIPTION and key == "status" and value in _STATUSES:
         return RecordStatus(value).word
+    if kind is Kind.SUBSCRIPTION and key == "restrictions" and isinstance(value, list):
+        # "orders (id, status)", "payments rows where country = 'DE'": as the plan summary says
+        return [codec.from_json(TableRestriction, r).describe() for r in value]
     return value
 
 

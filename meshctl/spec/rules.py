@@ -197,13 +197,14 @@ def _table_rules(
     what = f"tables entry {j + 1} ('{table}') restricts columns or rows"
     for field in ("permissions", "grantable"):
         for k, permission in enumerate(_seq(sub.get(field))):
-            if isinstance(permission, str) and permission not in RESTRICTED_PERMISSIONS:
+            # A misspelt permission is the schema's one problem ('select'): not a second here.
+            if isinstance(permission, str) and permission.upper() not in RESTRICTED_PERMISSIONS:
                 yield (
                     (*path, field, k),
                     f"{show_value(permission)} cannot be given on restricted tables ({what}): "
                     "only SELECT and DESCRIBE",
                 )
-    if "SELECT" not in _seq(sub.get("permissions")):
+    if "SELECT" not in [str(p).upper() for p in _seq(sub.get("permissions"))]:
         yield (*path, "permissions"), f"{what}: add SELECT, the permission the restriction narrows"
 
 

@@ -91,9 +91,19 @@ def test_access_before_and_after_apply_and_a_hand_made_grant(
         Resource=_table("order_lines"),
         Permissions=["SELECT"],
     )
+    filter_ = {  # marketing reads EUR orders without customer ids through it (examples/)
+        "TableCatalogId": MESH,
+        "DatabaseName": SALES_DB,
+        "TableName": "orders",
+        "Name": f"meshctl-{MARKETING}-sales.orders",
+    }
+    restricted = [r for r in access_json(server, tmp_path)["rows"] if r["principal"] == MARKETING]
+    assert [(r["table"], r["restriction"], r["permissions"]) for r in restricted] == [
+        ("orders", "except (customer_id) rows where currency = 'EUR'", ["DESCRIBE", "SELECT"])
+    ]
     lf.revoke_permissions(
         Principal={"DataLakePrincipalIdentifier": MARKETING},
-        Resource=_table("orders"),
+        Resource={"DataCellsFilter": filter_},
         Permissions=["SELECT"],
     )
     text = meshctl(

@@ -185,7 +185,7 @@ def test_a_stale_saved_plan_is_refused_and_changes_nothing(
     server.session(MESH).client("lakeformation").revoke_permissions(
         Principal={"DataLakePrincipalIdentifier": MARKETING},
         Resource={"Table": {"CatalogId": MESH, "DatabaseName": SALES_DB, "Name": "orders"}},
-        Permissions=["SELECT"],
+        Permissions=["DESCRIBE"],  # the example restricts marketing's rows: DESCRIBE is the table's
     )
     proc = meshctl(server, "apply", str(saved), "-f", str(mesh_file), cwd=cwd)
     assert proc.returncode == 1
@@ -229,17 +229,17 @@ def test_max_revokes_refuses_until_allowed(server: ServerSandbox, mesh_file: Pat
     # 8 grants revoked + 3 records archived + 3 consumer links deleted: one count, everywhere.
     remove_subscriptions(mesh_file, "sales.orders")
     planned = meshctl(server, "plan", "-f", str(mesh_file), cwd=mesh_file.parent)
-    assert "15 to archive/revoke (15 toward --max-revokes)." in planned.stdout
+    assert "17 to archive/revoke (17 toward --max-revokes)." in planned.stdout
 
     refused = auto_apply(server, mesh_file, "--max-revokes", "5")
     assert refused.returncode == 1
-    assert "takes away 15" in refused.stderr and "--max-revokes 5" in refused.stderr
+    assert "takes away 17" in refused.stderr and "--max-revokes 5" in refused.stderr
     assert "Apply complete" not in refused.stdout
     assert status_of(server, MARKETING, "sales.orders") == "Active"
 
     allowed = auto_apply(server, mesh_file, "--max-revokes", "5", "--allow-mass-revoke")
     assert allowed.returncode == 0, allowed.stderr
-    assert "Apply complete: 15 done, 0 failed, 0 skipped." in allowed.stdout
+    assert "Apply complete: 17 done, 0 failed, 0 skipped." in allowed.stdout
     assert status_of(server, MARKETING, "sales.orders") == "Deleted"
     assert plan_exit(server, mesh_file) == 0
 

@@ -41,10 +41,10 @@ def test_plan_and_apply_take_the_mesh_file_as_their_argument(
     mesh.write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
     planned = run_meshctl("plan", "team.yaml", env=server.env, cwd=tmp_path)
     assert planned.returncode == 0, planned.stderr
-    assert "Plan: 72 to create, 4 to update, 0 to archive/revoke." in planned.stdout
+    assert "Plan: 74 to create, 4 to update, 0 to archive/revoke." in planned.stdout
     applied = run_meshctl("apply", "team.yaml", "--auto-approve", env=server.env, cwd=tmp_path)
     assert applied.returncode == 0, applied.stderr
-    assert "Apply complete: 76 done, 0 failed, 0 skipped." in applied.stdout
+    assert "Apply complete: 78 done, 0 failed, 0 skipped." in applied.stdout
     again = run_meshctl("plan", "team.yaml", env=server.env, cwd=tmp_path)
     assert "No changes. AWS matches team.yaml." in again.stdout
 

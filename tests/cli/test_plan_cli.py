@@ -31,7 +31,7 @@ SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY1"  # 40 characters, as AW
 # Any access key id at all (the caller's, or one of an assumed role) must stay out of outputs.
 KEY_ID = re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b")
 ANSI = re.compile(r"\x1b\[")
-EXAMPLE_CREATES = 72  # see tests/integration/test_plan.py for the count by kind
+EXAMPLE_CREATES = 74  # see tests/integration/test_plan.py for the count by kind
 # The summary line of the example's first plan (updates: the lake settings, and the RAM
 # invitations new grants send, which resource-link changes accept).
 SUMMARY = re.compile(rf"Plan: {EXAMPLE_CREATES} to create, [1-9]\d* to update, 0 to archive/revoke")

@@ -58,7 +58,12 @@ def test_a_new_mesh_is_summarised_per_subscription_before_the_grant_lines(
     out = meshctl(server, "plan", "-f", str(mesh), cwd=tmp_path).stdout
     assert out.splitlines()[0] == "Access changes:"
     access = _access_section(out)
-    assert "marketing gains DESCRIBE, SELECT on sales.orders (orders)" in access
+    # marketing's subscription is restricted: DESCRIBE on the table, SELECT on its rows.
+    assert "marketing gains DESCRIBE on sales.orders (orders)" in access
+    assert (
+        "marketing gains SELECT on sales.orders: orders except (customer_id) rows where "
+        "currency = 'EUR'" in access
+    )
     assert (
         "finance (role/revenue-reporting) gains DESCRIBE, SELECT, SELECT (grantable) on "
         "sales.orders (order_lines, orders)" in access
@@ -91,7 +96,11 @@ def test_denying_and_narrowing_read_as_edits_of_the_file_not_as_drift(
     )
     out = meshctl(server, "plan", "-f", str(mesh), cwd=tmp_path).stdout
     access = _access_section(out)
-    assert "marketing loses DESCRIBE, SELECT on sales.orders (orders)" in access
+    assert "marketing loses DESCRIBE on sales.orders (orders)" in access
+    assert (
+        "marketing loses SELECT on sales.orders: orders except (customer_id) rows where "
+        "currency = 'EUR'" in access
+    )
     assert "logistics loses SELECT on sales.orders (order_lines, orders)" in access
     assert "finance gains SELECT on logistics.shipments (carriers, shipments)" in access
     assert "marketing/sales.orders: request approved → denied" in access
@@ -112,7 +121,7 @@ def test_drift_made_by_hand_is_called_drift(server: ServerSandbox, tmp_path: Pat
     assert meshctl(server, "apply", "-f", str(mesh), "--auto-approve", cwd=tmp_path).returncode == 0
     lf = server.session("555555555555").client("lakeformation")
     lf.revoke_permissions(
-        Principal={"DataLakePrincipalIdentifier": "999999999999"},
+        Principal={"DataLakePrincipalIdentifier": "222222222222"},
         Resource={
             "Table": {
                 "CatalogId": "555555555555",
@@ -124,4 +133,4 @@ def test_drift_made_by_hand_is_called_drift(server: ServerSandbox, tmp_path: Pat
     )
     out = meshctl(server, "plan", "-f", str(mesh), cwd=tmp_path).stdout
     assert "live grant differs from mesh.yaml (changed outside meshctl)" in out
-    assert "marketing gains SELECT on sales.orders (orders)" in _access_section(out)
+    assert "logistics gains SELECT on sales.orders (orders)" in _access_section(out)

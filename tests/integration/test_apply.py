@@ -33,6 +33,7 @@ SALES = "111111111111"
 LOGISTICS = "222222222222"
 FINANCE = "333333333333"
 MARKETING = "999999999999"
+MARKETING_FILTER = f"meshctl-{MARKETING}-sales.orders"  # its data cells filter on orders
 SALES_DB = f"sales-{SALES}"
 LOGISTICS_DB = f"logistics-{LOGISTICS}"
 TABLE = "AwsDataMeshSubscriptions"
@@ -133,6 +134,9 @@ def _grant_key(entry: dict[str, Any]) -> GrantKey | None:
     table = resource.get("Table") or resource.get("TableWithColumns")
     if table is not None:
         return principal, table["DatabaseName"], table.get("Name", "*")
+    cells = resource.get("DataCellsFilter")
+    if cells is not None:  # rows of a table: "orders#<filter name>"
+        return principal, cells["DatabaseName"], f"{cells['TableName']}#{cells['Name']}"
     return None  # catalog and data location grants: not a subscription's
 
 
@@ -197,7 +201,10 @@ def test_apply_from_empty_converges_and_a_second_apply_writes_nothing(mesh: Mesh
     assert record(mesh.sandbox, MARKETING, "finance.invoices")["Status"] == "Denied"
     assert live_grants(mesh.sandbox, MARKETING) == {
         (MARKETING, SALES_DB, ""): (frozenset({"DESCRIBE"}), frozenset()),
-        (MARKETING, SALES_DB, "orders"): (frozenset({"DESCRIBE", "SELECT"}), frozenset()),
+        # examples/mesh.yaml restricts marketing to EUR orders without customer ids: SELECT
+        # through the data cells filter, DESCRIBE on the table.
+        (MARKETING, SALES_DB, "orders"): (frozenset({"DESCRIBE"}), frozenset()),
+        (MARKETING, SALES_DB, f"orders#{MARKETING_FILTER}"): (frozenset({"SELECT"}), frozenset()),
     }
 
     # The idempotency test: the plan right after apply is empty...
@@ -284,16 +291,16 @@ def test_a_grant_narrowed_by_hand_is_restored(applied: Mesh) -> None:
     """The drift of `make demo`: SELECT revoked by hand shows in plan and apply restores it."""
     sandbox = applied.sandbox
     sandbox.session(MESH).client("lakeformation").revoke_permissions(
-        Principal={"DataLakePrincipalIdentifier": MARKETING},
+        Principal={"DataLakePrincipalIdentifier": LOGISTICS},
         Resource={"Table": {"CatalogId": MESH, "DatabaseName": SALES_DB, "Name": "orders"}},
         Permissions=["SELECT"],
     )
     plan = applied.plan()
     assert [(c.address, c.action) for c in plan.effective_changes] == [
-        (f"grant.{MARKETING}/table:{MESH}:{SALES_DB}.orders", Action.UPDATE)
+        (f"grant.{LOGISTICS}/table:{MESH}:{SALES_DB}.orders", Action.UPDATE)
     ]
     applied.apply_ok()
-    assert subscription_grants(sandbox, MARKETING, SALES_DB)[(MARKETING, SALES_DB, "orders")] == (
+    assert subscription_grants(sandbox, LOGISTICS, SALES_DB)[(LOGISTICS, SALES_DB, "orders")] == (
         frozenset({"DESCRIBE", "SELECT"}),
         frozenset(),
     )

@@ -157,6 +157,7 @@ def test_import_of_a_meshctl_mesh_plans_no_change(built: InProcessSandbox, tmp_p
             s.purpose,
             s.expires,
             s.principals,  # finance's subscription names a role: it comes back
+            s.restrictions,  # marketing reads part of orders: columns and rows come back
         )
 
     assert {key(ids_in, s) for s in imported.subscriptions} == {

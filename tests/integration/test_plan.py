@@ -48,7 +48,8 @@ EXAMPLE_CREATES = {
     Kind.DATA_LOCATION: 6,  # the S3 location of each table, registered with Lake Formation
     Kind.DATABASE: 6,  # 3 mesh databases + a resource link in each producer account
     Kind.TABLE: 6,  # 2 sales + 3 logistics + 1 finance tables copied to the mesh catalog
-    Kind.GRANT: 27,  # incl. the finance role's DESCRIBE on its resource link (principals)
+    Kind.DATA_FILTER: 1,  # marketing's rows of orders (a restricted subscription)
+    Kind.GRANT: 28,  # incl. the finance role's DESCRIBE on its resource link (principals)
     Kind.RESOURCE_LINK: 3,  # one per approved subscription
     Kind.SUBSCRIPTION: 6,
 }
@@ -173,6 +174,7 @@ def test_partly_built_mesh_plans_only_the_rest(seeded: InProcessSandbox) -> None
     expected = {c.address for c in first.effective_changes if c.kind not in catalog}
     assert remaining == expected
     assert _kinds(second, Action.CREATE) == {
+        Kind.DATA_FILTER: EXAMPLE_CREATES[Kind.DATA_FILTER],
         Kind.GRANT: EXAMPLE_CREATES[Kind.GRANT],
         Kind.RESOURCE_LINK: EXAMPLE_CREATES[Kind.RESOURCE_LINK],
         Kind.SUBSCRIPTION: EXAMPLE_CREATES[Kind.SUBSCRIPTION],
@@ -205,7 +207,8 @@ def test_grant_revoked_by_hand_is_missing(built: InProcessSandbox) -> None:
     assert {c.account_id for c in plan.effective_changes if _is_acceptance(c)} <= {MARKETING}
     change = _main_changes(plan)[0]
     assert (change.action, change.drift) == (Action.CREATE, Drift.MISSING)
-    assert sorted(change.after["permissions"]) == ["DESCRIBE", "SELECT"]
+    # marketing's rows are restricted (examples/mesh.yaml): the table grant is its DESCRIBE.
+    assert sorted(change.after["permissions"]) == ["DESCRIBE"]
     assert "marketing/sales.orders" in change.reason
 
 

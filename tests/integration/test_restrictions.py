@@ -2,8 +2,9 @@
 filters, planned exactly (no perpetual diff) and changed without a moment without access.
 
 Each test starts from examples/mesh.yaml applied to a seeded sandbox; marketing subscribes to
-sales.orders' ``orders`` table. The file is edited as a user would, applied, and Lake Formation is
-read back as the consumer's analyst depends on it (ListPermissions, GetDataCellsFilter).
+sales.orders' ``orders`` table (the example restricts it to EUR orders without customer ids). The
+file is edited as a user would, applied, and Lake Formation is read back as the consumer's analyst
+depends on it (ListPermissions, GetDataCellsFilter).
 """
 
 from __future__ import annotations
@@ -194,6 +195,9 @@ def test_a_hand_edited_filter_is_drift_and_is_restored(applied: Mesh) -> None:
     assert len(changed) == 1 and changed[0].action is Action.UPDATE
     assert changed[0].drift.value == "changed"
     assert "changed outside meshctl: row filter" in changed[0].reason
+    assert plan.access == (
+        "marketing reads other data of sales.orders: orders → orders rows where status = 'open'",
+    )
     applied.apply_ok()
     restored = live_filter(applied.sandbox)
     assert restored is not None
@@ -217,6 +221,7 @@ def test_removing_the_subscription_revokes_then_deletes_the_filter(applied: Mesh
 def test_a_column_the_table_lacks_holds_the_subscription_with_the_columns_listed(
     applied: Mesh,
 ) -> None:
+    before = marketing_access(applied.sandbox)
     restrict(applied, columns=["order_id", "emial"])
     plan = applied.plan()
     assert [h.subject for h in plan.held] == ["subscription marketing/sales.orders"]
@@ -224,7 +229,8 @@ def test_a_column_the_table_lacks_holds_the_subscription_with_the_columns_listed
     assert missing == (
         f"column emial of table {SALES_DB}.orders (its columns: " + ", ".join(ORDERS_COLUMNS) + ")"
     )
-    # Nothing is written for it: marketing keeps the whole table until the file is fixed.
+    # Nothing is written for it: marketing keeps what it reads until the file is fixed.
     assert not [c for c in plan.effective_changes if "marketing" in c.reason]
     applied.apply()
-    assert marketing_access(applied.sandbox) == {"table": ("DESCRIBE", "SELECT")}
+    assert marketing_access(applied.sandbox) == before
+    assert before == {"table": ("DESCRIBE",), f"filter {FILTER}": ("SELECT",)}
