@@ -14,8 +14,10 @@ What it runs:
    (empty plan, invariants of tests/reliability/_mesh.py);
 3. the crash sweep (tests/reliability/test_crash.py through pytest; `full` kills `meshctl apply`
    after every one of its writes);
-4. the other benchmarks that exist (bench/plan_scale.py, apply_scale.py, sandbox_grants.py),
-   as subprocesses; their own output is appended. `--quick` runs them small;
+4. the other benchmarks that exist (bench/plan_scale.py, apply_scale.py, sandbox_grants.py,
+   vs_helper_library.py), as subprocesses; their own output is appended, and vs_helper_library's
+   figures (`--json`) become rows of the table: per phase, the helper library's calls and wall
+   time against meshctl's, and issue 16's targets. `--quick` runs them small;
 5. the state machine of tests/reliability/test_state_machine.py (random sequences of mesh.yaml and
    hand edits, each followed by plan → apply → plan and its invariants), derandomized, counting
    steps and the steps that broke an invariant instead of failing (`--state-machine N` examples).
@@ -63,7 +65,13 @@ BENCHES = {
     "plan_scale.py": (["--sizes", "1000"], []),  # (quick args, full args)
     "apply_scale.py": (["--new", "200", "--products", "40"], []),
     "sandbox_grants.py": (["1000"], ["1000", "5000"]),
+    "vs_helper_library.py": (
+        ["--producers", "3", "--consumers", "5", "--products", "10", "--subscriptions", "50"],
+        [],
+    ),
 }
+# Benchmarks that also write their figures with `--json FILE`: rows of the report's table.
+JSON_FIGURES = frozenset({"vs_helper_library.py"})
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -298,6 +306,7 @@ class BenchRun:
     seconds: float
     returncode: int
     output: str
+    figures: dict[str, Any] | None = None  # what the script wrote with --json, if it did
 
 
 def run_benches(quick: bool) -> list[BenchRun]:
@@ -307,21 +316,67 @@ def run_benches(quick: bool) -> list[BenchRun]:
         if not path.exists():
             continue
         args = quick_args if quick else full_args
-        started = time.perf_counter()
-        done = subprocess.run(
-            [sys.executable, str(path), *args],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        with tempfile.TemporaryDirectory() as tmp:
+            figures_path = Path(tmp) / "figures.json"
+            extra = ["--json", str(figures_path)] if script in JSON_FIGURES else []
+            started = time.perf_counter()
+            done = subprocess.run(
+                [sys.executable, str(path), *args, *extra],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            figures = json.loads(figures_path.read_text()) if figures_path.exists() else None
         output = done.stdout + (f"\n[stderr]\n{done.stderr[-2000:]}" if done.returncode else "")
-        runs.append(BenchRun(script, args, time.perf_counter() - started, done.returncode, output))
+        seconds = time.perf_counter() - started
+        runs.append(BenchRun(script, args, seconds, done.returncode, output, figures))
         print(
             f"  {script} {' '.join(args)}: {runs[-1].seconds:.0f} s, exit {done.returncode}",
             file=sys.stderr,
         )
     return runs
+
+
+def helper_library_rows(run: BenchRun) -> list[list[str]]:
+    """bench/vs_helper_library.py's figures: per phase, the library against meshctl."""
+    assert run.figures is not None
+    z = run.figures["sizes"]
+    label = (
+        f"vs helper library ({z['producers']} producers, {z['consumers']} consumers, "
+        f"{z['products']}x{z['tables']} tables, {z['subscriptions']} subs)"
+    )
+    rows = []
+    for p in run.figures["phases"]:
+        lib, mc = p["library"], p["meshctl"]
+        calls_x = lib["calls"] / mc["calls"] if mc["calls"] else float("inf")
+        wall_x = lib["seconds"] / mc["seconds"] if mc["seconds"] else float("inf")
+        slept = f", {lib['slept']:.0f} s of it sleeping" if lib["slept"] else ""
+        rows.append(
+            [
+                label,
+                f"{p['phase']}: AWS calls, library vs meshctl",
+                f"{lib['calls']:,} vs {mc['calls']:,} ({calls_x:.1f}x)",
+            ]
+        )
+        rows.append(
+            [
+                label,
+                f"{p['phase']}: wall time, library vs meshctl",
+                f"{lib['seconds']:.1f} s{slept} vs {mc['seconds']:.1f} s ({wall_x:.1f}x)",
+            ]
+        )
+        if p["phase"] == "subscriptions":
+            top = ", ".join(f"{op} {n}" for op, n in lib["top"])
+            rows.append([label, "subscriptions: library's top operations", top])
+        if p["phase"] == "check":
+            rows.append([label, "check: outcome", f"library: {lib['note']}; meshctl: {mc['note']}"])
+    for t in run.figures["targets"]:
+        verdict = "met" if t["met"] else "NOT met"
+        rows.append(
+            [label, f"target: {t['figure']} >= {t['target']:.0f}x", f"{t['ratio']:.1f}x, {verdict}"]
+        )
+    return rows
 
 
 # --- 5. state machine ---------------------------------------------------------------------------
@@ -466,6 +521,9 @@ def render(
             ]
         )
         rows.append([label, "wall time", f"{machine.seconds:.0f} s"])
+    for b in benches:
+        if b.figures is not None and b.script == "vs_helper_library.py":
+            rows += helper_library_rows(b)
     for b in benches:
         rows.append([b.script, "wall time (exit status)", f"{b.seconds:.0f} s ({b.returncode})"])
 
