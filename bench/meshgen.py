@@ -187,7 +187,18 @@ def spec_yaml(spec: MeshSpec) -> str:
     out.append("subscriptions:" if spec.subscriptions else "subscriptions: []")
     for s in spec.subscriptions:
         out += [f"  - consumer: {s.consumer}", f"    product: {s.product}"]
-        if s.tables:
+        if s.restrictions:
+            out.append("    tables:")
+            for table in s.tables:
+                r = s.restriction(table)
+                out.append(f"      - name: {_q(table)}" if r else f"      - {_q(table)}")
+                if r and r.columns:
+                    out.append(f"        columns: {_flow(r.columns)}")
+                if r and r.excluded:
+                    out.append(f"        exclude_columns: {_flow(r.excluded)}")
+                if r and r.row_filter:
+                    out.append(f"        row_filter: {_q(r.row_filter)}")
+        elif s.tables:
             out.append(f"    tables: {_flow(s.tables)}")
         out.append(f"    permissions: {_flow(sorted(s.permissions))}")
         if s.grantable:
