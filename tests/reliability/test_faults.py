@@ -171,7 +171,10 @@ def test_new_grant_to_a_linked_consumer_converges_in_one_apply(
     _apply(_engine())
     wider = tmp_path / "mesh.yaml"
     wider.write_text(
-        EXAMPLE.read_text().replace("tables: [orders] #", "tables: [orders, order_lines] #")
+        # marketing's subscription (the example's first) gains order_lines beside its orders
+        EXAMPLE.read_text().replace(
+            "      - name: orders\n", "      - order_lines\n      - name: orders\n", 1
+        )
     )
     engine = Engine(wider, clock=lambda: NOW)
     result = _apply(engine)
