@@ -240,7 +240,7 @@ def _active_records(
     out: dict[tuple[str, str], SubscriptionRecord] = {}
     for r in records:
         if r.status is RecordStatus.ACTIVE:
-            for grantee in (*r.principals, r.subscriber) if r.principals else (r.subscriber,):
+            for grantee in (*r.principals, r.subscriber):
                 out[(grantee, r.database)] = r
     return out
 

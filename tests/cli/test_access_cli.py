@@ -7,16 +7,12 @@ a reviewer reads: the rows, where each comes from, the problems flagged, and tha
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
 from jsonschema import Draft202012Validator
-from support.sandbox import ServerSandbox, run_meshctl
-
-from meshctl.sandbox.seed import seed_producers
-from meshctl.spec.load import load_spec
+from support.cli import meshctl
+from support.sandbox import ServerSandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "mesh.yaml"
@@ -25,18 +21,6 @@ MESH = "555555555555"
 MARKETING = "999999999999"
 SALES_DB = "sales-111111111111"
 REVENUE = "arn:aws:iam::333333333333:role/revenue-reporting"
-
-
-@pytest.fixture
-def server(sandbox_server: ServerSandbox) -> ServerSandbox:
-    seed_producers(load_spec(EXAMPLE), sandbox_server.session)
-    return sandbox_server
-
-
-def meshctl(server: ServerSandbox, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    proc = run_meshctl(*args, env=server.env, cwd=cwd)
-    assert "Traceback" not in proc.stderr, proc.stderr
-    return proc
 
 
 def access_json(server: ServerSandbox, cwd: Path, *args: str) -> dict[str, Any]:

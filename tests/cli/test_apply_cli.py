@@ -15,12 +15,11 @@ from typing import Any
 
 import pytest
 import yaml
-from support.sandbox import ServerSandbox, run_meshctl
+from support.cli import meshctl
+from support.sandbox import ServerSandbox
 
 from meshctl.aws.lock import LockTable
 from meshctl.ids import subscription_id
-from meshctl.sandbox.seed import seed_producers
-from meshctl.spec.load import load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "mesh.yaml"
@@ -33,23 +32,10 @@ LOCKS = f"{TABLE}-Locks"
 
 
 @pytest.fixture
-def server(sandbox_server: ServerSandbox) -> ServerSandbox:
-    seed_producers(load_spec(EXAMPLE), sandbox_server.session)
-    return sandbox_server
-
-
-@pytest.fixture
 def mesh_file(tmp_path: Path) -> Path:
     path = tmp_path / "mesh.yaml"
     path.write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
     return path
-
-
-def meshctl(server: ServerSandbox, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run the console script with no terminal on stdin (as in CI)."""
-    proc = run_meshctl(*args, env=server.env, cwd=cwd)
-    assert "Traceback" not in proc.stderr, proc.stderr
-    return proc
 
 
 def effective_changes(server: ServerSandbox, mesh: Path) -> int:

@@ -9,11 +9,7 @@ import os
 import subprocess
 from pathlib import Path
 
-import pytest
 from support.sandbox import ServerSandbox, run_meshctl
-
-from meshctl.sandbox.seed import seed_producers
-from meshctl.spec.load import load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "mesh.yaml"
@@ -26,12 +22,6 @@ def offline(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))}
     env.update(AWS_ENDPOINT_URL=CLOSED, AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="y")
     return run_meshctl(*args, env=env, cwd=cwd)
-
-
-@pytest.fixture
-def server(sandbox_server: ServerSandbox) -> ServerSandbox:
-    seed_producers(load_spec(EXAMPLE), sandbox_server.session)
-    return sandbox_server
 
 
 def test_plan_and_apply_take_the_mesh_file_as_their_argument(

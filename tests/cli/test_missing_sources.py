@@ -9,17 +9,14 @@ no empty mesh database, no grant and no record for what is held, everything else
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
-from support.sandbox import ServerSandbox, run_meshctl
+from support.cli import meshctl
+from support.sandbox import ServerSandbox
 
 from meshctl.ids import subscription_id
-from meshctl.sandbox.seed import seed_producers
-from meshctl.spec.load import load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "mesh.yaml"
@@ -28,12 +25,6 @@ SALES = "111111111111"
 MARKETING = "999999999999"
 TABLE = "AwsDataMeshSubscriptions"
 LOYALTY_DB = "loyalty-111111111111"
-
-
-@pytest.fixture
-def server(sandbox_server: ServerSandbox) -> ServerSandbox:
-    seed_producers(load_spec(EXAMPLE), sandbox_server.session)
-    return sandbox_server
 
 
 def _mesh(tmp_path: Path, **product: Any) -> Path:
@@ -59,12 +50,6 @@ def _mesh(tmp_path: Path, **product: Any) -> Path:
     path = tmp_path / "mesh.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path
-
-
-def meshctl(server: ServerSandbox, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    proc = run_meshctl(*args, env=server.env, cwd=cwd)
-    assert "Traceback" not in proc.stderr, proc.stderr
-    return proc
 
 
 def _record(server: ServerSandbox, consumer_id: str, product: str) -> dict[str, Any] | None:

@@ -14,13 +14,10 @@ from collections import Counter
 from pathlib import Path
 
 import jsonschema
-import pytest
 from support.sandbox import ServerSandbox, run_meshctl
 
 from meshctl.planning.plan import Action, Plan
 from meshctl.render.markdown import MARKDOWN_MARKER
-from meshctl.sandbox.seed import seed_producers
-from meshctl.spec.load import load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "mesh.yaml"
@@ -35,12 +32,6 @@ EXAMPLE_CREATES = 74  # see tests/integration/test_plan.py for the count by kind
 # The summary line of the example's first plan (updates: the lake settings, and the RAM
 # invitations new grants send, which resource-link changes accept).
 SUMMARY = re.compile(rf"Plan: {EXAMPLE_CREATES} to create, [1-9]\d* to update, 0 to archive/revoke")
-
-
-@pytest.fixture
-def server(sandbox_server: ServerSandbox) -> ServerSandbox:
-    seed_producers(load_spec(EXAMPLE), sandbox_server.session)
-    return sandbox_server
 
 
 def _env(server: ServerSandbox, **extra: str) -> dict[str, str]:

@@ -7,31 +7,15 @@ reviewer would read it in a terminal or a pull-request comment.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
-from support.sandbox import ServerSandbox, run_meshctl
-
-from meshctl.sandbox.seed import seed_producers
-from meshctl.spec.load import load_spec
+from support.cli import meshctl
+from support.sandbox import ServerSandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "mesh.yaml"
-
-
-@pytest.fixture
-def server(sandbox_server: ServerSandbox) -> ServerSandbox:
-    seed_producers(load_spec(EXAMPLE), sandbox_server.session)
-    return sandbox_server
-
-
-def meshctl(server: ServerSandbox, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    proc = run_meshctl(*args, env=server.env, cwd=cwd)
-    assert "Traceback" not in proc.stderr, proc.stderr
-    return proc
 
 
 def _edit(path: Path, consumer: str, product: str, **fields: Any) -> None:
