@@ -16,6 +16,7 @@ account ids and the name of the credentials-file section.
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 from collections.abc import Mapping, Sequence
@@ -97,6 +98,34 @@ def client_config(max_attempts: int = 8, pool: int = 16) -> Config:
     )
 
 
+class _ClientClasses:
+    """One client class per service for every account's clients.
+
+    botocore builds a new class for each client it creates (a function per operation: about
+    3,000 objects for Glue); with a client per service per account, those classes were most of
+    the objects a plan's read kept alive. Through botocore's ``creating-client-class`` event (the
+    one boto3 extends clients with), a later client of a service gets an empty subclass of the
+    first one's class: the same methods, built once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_service: dict[str, type] = {}
+
+    def remember(self, client: Any) -> None:
+        service_id = client.meta.service_model.service_id.hyphenize()
+        with self._lock:
+            self._by_service.setdefault(service_id, type(client))
+
+    def reuse(
+        self, class_attributes: dict[str, Any], base_classes: list[type], event_name: str, **_: Any
+    ) -> None:
+        with self._lock:
+            known = self._by_service.get(event_name.rpartition(".")[2])
+        if known is not None:
+            class_attributes.clear()
+            base_classes[:] = [known]
+
+
 @dataclass
 class _Resolved:
     session: boto3.Session
@@ -138,6 +167,12 @@ class AccountSessions:
         self._resolved: dict[str, _Resolved] = {}
         self._caller: dict[str, str] | None = None
         self._caller_lock = threading.Lock()
+        # One STS client per source of assumed roles (thread-safe, like every botocore client),
+        # and the event handlers every botocore session starts with, registered once: creating
+        # a session per account and a client per assumption was most of a no-op plan's own CPU.
+        self._sts_clients: dict[str, Any] = {}
+        self._builtin_events: Any = None
+        self._client_classes = _ClientClasses()
 
     @classmethod
     def for_spec(
@@ -160,6 +195,7 @@ class AccountSessions:
                 client = resolved.session.client(
                     service, region_name=self.region, config=self._config
                 )
+                self._client_classes.remember(client)
                 self.stats.attach(client, account_id)
                 resolved.clients[service] = client
             return client
@@ -233,8 +269,8 @@ class AccountSessions:
         raise AwsError(f"no AWS credentials found. {CREDENTIALS_HINT}")
 
     def _assume(self, account_id: str, role_arn: str) -> _Resolved:
-        source, _ = self._source()
-        sts = source.client("sts", region_name=self.region, config=self._sts_config)
+        source, source_name = self._source()
+        sts = self._sts(source, source_name)
 
         def fetch() -> dict[str, str]:
             # Counted against the account entered: it is part of that account's read budget.
@@ -269,10 +305,26 @@ class AccountSessions:
         identity = self._caller_identity()
         return identity["Arn"] if identity else "the ambient AWS identity"
 
+    def _sts(self, source: boto3.Session, name: str) -> Any:
+        """The STS client of ``source``, named as ``_source`` names it."""
+        with self._lock:
+            sts = self._sts_clients.get(name)
+            if sts is None:
+                sts = source.client("sts", region_name=self.region, config=self._sts_config)
+                self._sts_clients[name] = sts
+            return sts
+
     def _botocore_session(self) -> Any:
         # Share the base session's model loader: parsing service models once, not per account,
-        # is most of the cost of creating clients for many accounts.
-        core = botocore.session.Session()
+        # is most of the cost of creating clients for many accounts. Each session starts from a
+        # copy of botocore's built-in handlers, registered once rather than per account (the
+        # same handlers: botocore's list is static; a copy keeps sessions independent).
+        with self._lock:
+            if self._builtin_events is None:
+                self._builtin_events = botocore.session.Session()._original_handler
+            events = copy.copy(self._builtin_events)
+        events.register_last("creating-client-class", self._client_classes.reuse)
+        core = botocore.session.Session(event_hooks=events, include_builtin_handlers=False)
         core.register_component("data_loader", self._base._session.get_component("data_loader"))
         return core
 
@@ -284,7 +336,7 @@ class AccountSessions:
             if not self._has_ambient_credentials():
                 self._caller = {}
                 return None
-            sts = self._base.client("sts", region_name=self.region, config=self._sts_config)
+            sts = self._sts(self._base, "ambient")
             self.stats.record("caller", "sts", "GetCallerIdentity")
             try:
                 answer = sts.get_caller_identity()
