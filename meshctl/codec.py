@@ -66,8 +66,26 @@ def _sort_key(v: Any) -> str:
     return json.dumps(v, sort_keys=True)
 
 
+def _encode_default(value: Any) -> Json:
+    """What ``json`` cannot encode itself, one level at a time, exactly as ``to_json`` does it
+    (dataclasses, enums that are not ``str``/``int``, dates, sets, other mappings)."""
+    names = _field_names(type(value))
+    if names is not None:
+        return {name: getattr(value, name) for name in names}
+    if isinstance(value, frozenset | set):
+        return sorted((to_json(v) for v in value), key=_sort_key)
+    return to_json(value)
+
+
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=_encode_default).encode
+
+
 def canonical_json(value: Any) -> str:
-    return json.dumps(to_json(value), sort_keys=True, separators=(",", ":"))
+    """``json.dumps(to_json(value), sort_keys=True, separators=(",", ":"))``, without building
+    the ``to_json`` copy first: ``json``'s C encoder walks lists, tuples, dicts, text (a ``StrEnum``
+    too) and numbers itself and asks ``_encode_default`` for the rest. Called for every value of
+    a snapshot (its fingerprint). Dict keys are text here (field names, JSON documents)."""
+    return _CANONICAL(value)
 
 
 def sha256_of(value: Any) -> str:
