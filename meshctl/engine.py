@@ -7,6 +7,7 @@ passed in so tests can drive every path.
 
 from __future__ import annotations
 
+import gc
 import os
 import socket
 import uuid
@@ -34,6 +35,25 @@ from meshctl.spec.model import MeshSpec
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while AWS is read.
+
+    A read builds hundreds of thousands of objects and keeps nearly all of them (a botocore
+    client per service per account, then pages, records and grants); each full collection
+    during it rescans everything kept so far and frees next to nothing, which made collections
+    about a third of a no-op plan's CPU at 5,000 subscriptions. Reference counting still frees
+    everything else at once; the collector resumes afterwards (unless the caller had paused it).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def git_commit() -> str:
@@ -68,21 +88,23 @@ class Engine:
         return self.clock().date()
 
     def observe(self) -> ObservedMesh:
-        return read_mesh(self.spec, self.sessions)
+        with collector_paused():
+            return read_mesh(self.spec, self.sessions)
 
     def plan(self, *, prune: bool = False) -> Plan:
-        observed = self.observe()
-        return make_plan(
-            self.spec,
-            observed,
-            plan_id=uuid.uuid4().hex,
-            mesh_file_sha256=mesh_digest(self.mesh_path),
-            today=self.today,
-            prune=prune,
-            created_at=self.clock().isoformat(timespec="seconds"),
-            ignore_principals=self.own_principals(),
-            mesh_file=self.mesh_path.name,
-        )
+        with collector_paused():  # the plan keeps what it builds too
+            observed = self.observe()
+            return make_plan(
+                self.spec,
+                observed,
+                plan_id=uuid.uuid4().hex,
+                mesh_file_sha256=mesh_digest(self.mesh_path),
+                today=self.today,
+                prune=prune,
+                created_at=self.clock().isoformat(timespec="seconds"),
+                ignore_principals=self.own_principals(),
+                mesh_file=self.mesh_path.name,
+            )
 
     def own_principals(self) -> tuple[str, ...]:
         """Who meshctl is in the mesh account (after a read): Lake Formation lists that identity
