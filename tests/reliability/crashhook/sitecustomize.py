@@ -67,7 +67,9 @@ def _install(kill_after: int, log: str, pause: str) -> None:
 
     def init(self: Any, *args: Any, **kwargs: Any) -> None:
         original_init(self, *args, **kwargs)
-        self.register("after-call", after_call)
+        # Once per event system: meshctl copies one session's handlers into each account's
+        # session (aws/sessions.py), and a copied hook must not count a write twice.
+        self.register("after-call", after_call, unique_id="meshctl-crashhook-after-call")
 
     botocore.session.Session.__init__ = init  # type: ignore[method-assign]
 
