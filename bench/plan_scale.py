@@ -46,10 +46,10 @@ from support.sandbox import ProcessEnv, in_process_sandbox
 from meshctl.aws.read.snapshot import read_mesh
 from meshctl.aws.sessions import AccountSessions
 from meshctl.aws.stats import CallStats
-from meshctl.engine import Engine, collector_paused
+from meshctl.engine import Engine
 from meshctl.observed import ObservedMesh
 from meshctl.planning.planner import make_plan
-from meshctl.spec.load import mesh_digest
+from meshctl.spec.load import collector_paused, mesh_digest
 from meshctl.spec.model import MeshSpec
 
 # Issue 4's targets for 5,000 subscriptions (for the verdict column, not asserted).

@@ -7,7 +7,6 @@ passed in so tests can drive every path.
 
 from __future__ import annotations
 
-import gc
 import os
 import socket
 import uuid
@@ -29,31 +28,12 @@ from meshctl.observed import ObservedMesh
 from meshctl.planning.canonical import iam_principal
 from meshctl.planning.plan import Plan
 from meshctl.planning.planner import make_plan
-from meshctl.spec.load import load_spec, mesh_digest
+from meshctl.spec.load import collector_paused, load_spec, mesh_digest
 from meshctl.spec.model import MeshSpec
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while AWS is read.
-
-    A read builds hundreds of thousands of objects and keeps nearly all of them (a botocore
-    client per service per account, then pages, records and grants); each full collection
-    during it rescans everything kept so far and frees next to nothing, which made collections
-    about a third of a no-op plan's CPU at 5,000 subscriptions. Reference counting still frees
-    everything else at once; the collector resumes afterwards (unless the caller had paused it).
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def git_commit() -> str:
