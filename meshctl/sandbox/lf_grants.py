@@ -68,7 +68,14 @@ def table_ref(resource: dict[str, Any]) -> tuple[str, str, str | None] | None:
 
 
 def glue_arn(region: str, resource: dict[str, Any]) -> str | None:
-    """The Glue ARN a cross-account share of ``resource`` carries (database or table)."""
+    """The Glue ARN a cross-account share of ``resource`` carries (database or table).
+
+    AWS (Lake Formation guide, "Cross-account data sharing in Lake Formation": tables are shared
+    "with data filters" through RAM): a grant on a data cells filter shares the filter's table."""
+    cells = resource.get("DataCellsFilter")
+    if cells:
+        catalog, database = cells["TableCatalogId"], cells["DatabaseName"]
+        return f"arn:aws:glue:{region}:{catalog}:table/{database}/{cells['TableName']}"
     ref = table_ref(resource)
     if ref is None:
         return None

@@ -267,7 +267,8 @@ def _forget(self: Any, catalog: str, database: str, table: str | None) -> None:
 
 
 def drop_filter_grants(self: Any, key: tuple[str, str, str, str]) -> None:
-    """AWS drops the permissions on a data cells filter when the filter is deleted."""
+    """AWS drops the permissions on a data cells filter when the filter is deleted (and the
+    filter's table leaves the grantee's share once nothing else carries it)."""
     with _WRITES:
         index = _index(self, key[0])
         for entry in index:
@@ -283,6 +284,7 @@ def drop_filter_grants(self: Any, key: tuple[str, str, str, str]) -> None:
                 == key
             ):
                 index.remove(entry)
+                _release_share(self, index, entry)
 
 
 def _r_batch(method: str) -> Callable[[Any], str]:

@@ -154,3 +154,43 @@ def test_column_grants_take_select_only_and_known_columns(payments: MeshCatalog)
     [granted] = [e for e in list_all(lf, CatalogId=MESH) if "TableWithColumns" in e["Resource"]]
     assert granted["Resource"]["TableWithColumns"]["ColumnNames"] == ["id", "country"]
     assert granted["Permissions"] == ["SELECT"]
+
+
+def _shared_with_consumer(mesh: MeshCatalog) -> set[str]:
+    """The Glue ARNs in the mesh account's RAM shares that name the consumer account."""
+    ram = mesh.client(MESH, "ram")
+    shares = [
+        s["resourceShareArn"]
+        for s in ram.get_resource_shares(resourceOwner="SELF")["resourceShares"]
+        if s["status"] == "ACTIVE"
+    ]
+    if not shares:
+        return set()
+    answer = ram.get_resource_share_associations(
+        associationType="RESOURCE", resourceShareArns=shares
+    )
+    return {a["associatedEntity"] for a in answer["resourceShareAssociations"]}
+
+
+def test_select_on_a_filter_shares_its_table_with_the_grantee_account(
+    payments: MeshCatalog,
+) -> None:
+    """AWS (Lake Formation guide, "Cross-account data sharing in Lake Formation": tables are
+    shared "with data filters" through RAM): a grant on a filter to another account puts the
+    filter's table in a RAM share and invites the account; deleting the filter, which drops its
+    grants, takes the table out of the share again."""
+    lf = payments.lf
+    lf.create_data_cells_filter(TableData=_filter())
+    resource = {"DataCellsFilter": _ref()}
+    lf.grant_permissions(Principal=principal(CONSUMER), Resource=resource, Permissions=["SELECT"])
+
+    table_arn = f"arn:aws:glue:{lf.meta.region_name}:{MESH}:table/{DB}/{TABLE}"
+    assert _shared_with_consumer(payments) == {table_arn}
+    consumer_ram = payments.client(CONSUMER, "ram")
+    invitations = consumer_ram.get_resource_share_invitations()["resourceShareInvitations"]
+    assert [i["status"] for i in invitations] == ["PENDING"]
+    [granted] = [e for e in list_all(lf, CatalogId=MESH) if "DataCellsFilter" in e["Resource"]]
+    assert granted["AdditionalDetails"]["ResourceShare"] == [invitations[0]["resourceShareArn"]]
+
+    lf.delete_data_cells_filter(**_ref())
+    assert _shared_with_consumer(payments) == set()
