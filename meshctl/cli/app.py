@@ -282,6 +282,7 @@ def _register_subcommands() -> None:
     """Add the commands defined in other modules; idempotent (tests call it too)."""
     from meshctl.cli.access import access_command
     from meshctl.cli.extra import import_command, schema_command
+    from meshctl.cli.governance import approvals_command, codeowners_command
     from meshctl.cli.sandbox import sandbox_app
     from meshctl.cli.subscriptions import subscriptions_app
 
@@ -292,6 +293,8 @@ def _register_subcommands() -> None:
     app.add_typer(subscriptions_app, name="subscriptions")
     app.command("schema")(schema_command)
     app.command("access")(access_command)
+    app.command("codeowners")(codeowners_command)
+    app.command("approvals")(approvals_command)
 
 
 def _debug_first(args: list[str]) -> list[str]:

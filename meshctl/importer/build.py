@@ -258,7 +258,7 @@ def _approver(record: SubscriptionRecord) -> Noted:
         (record.created_by, "inferred from CreatedBy"),
     ]
     for value, note in candidates:
-        if value and conforms("principal", value):
+        if value and conforms("owner", value):
             return Noted(value, note)
     return Noted("unknown-approver", "the table records no approver: put the real one here")
 
