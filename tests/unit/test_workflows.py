@@ -34,7 +34,7 @@ BIN = Path(sys.executable).parent
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@(v\d+(\.\d+){0,2}|[0-9a-f]{40})$")
 CONFIGURE_AWS = "aws-actions/configure-aws-credentials"
 # Commands that never call AWS (they may run before the credentials step).
-OFFLINE = {"validate", "schema"}
+OFFLINE = {"validate", "schema", "codeowners", "approvals"}
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -147,7 +147,8 @@ def test_plan_runs_on_mesh_pull_requests_and_comments_once() -> None:
     (job,) = workflow["jobs"].values()
     assert job["permissions"]["pull-requests"] == "write"
     commands = [s["with"]["command"] for s in job["steps"] if s.get("uses") == "./"]
-    assert commands == ["validate", "plan"]  # validate first: a bad file never reaches AWS
+    # validate first: a bad file never reaches AWS; the owners' checks before the plan is posted
+    assert commands == ["validate", "codeowners", "approvals", "plan"]
     plan = next(s for s in job["steps"] if s.get("id") == "plan")
     args = shlex.split(plan["with"]["args"])
     assert args == ["--format", "markdown", "--detailed-exitcode", "--out", "plan.json"]
@@ -224,7 +225,7 @@ def _invocations() -> list[tuple[str, list[str], list[str]]]:
 
 def test_workflows_call_meshctl_through_the_action() -> None:
     called = {" ".join(words) for _, words, _ in _invocations()}
-    assert called == {"validate", "plan", "apply"}
+    assert called == {"validate", "plan", "apply", "codeowners", "approvals"}
 
 
 @pytest.mark.parametrize("call", _invocations(), ids=lambda c: f"{c[0]}:{' '.join(c[1])}")
@@ -283,7 +284,12 @@ def _comment_script() -> str:
     return str(step["with"]["script"])
 
 
-def _run_comment_script(tmp_path: Path, plan_text: str, existing: list[dict[str, Any]]) -> Any:
+def _run_comment_script(
+    tmp_path: Path,
+    plan_text: str,
+    existing: list[dict[str, Any]],
+    extra_env: dict[str, str] | None = None,
+) -> Any:
     node = shutil.which("node")
     if node is None:
         pytest.skip("node is not installed")
@@ -309,6 +315,7 @@ def _run_comment_script(tmp_path: Path, plan_text: str, existing: list[dict[str,
     )
     env = {**os.environ, "PLAN_FILE": str(plan_file), "EXIT_CODE": "2"}
     env["EXISTING"] = json.dumps(existing)
+    env.update(extra_env or {})
     done = subprocess.run([node, str(harness)], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -341,6 +348,120 @@ def test_huge_plan_comment_is_truncated_below_githubs_limit(tmp_path: Path) -> N
     calls = _run_comment_script(tmp_path, PLAN_MD + "x" * 100_000, [])
     body = calls[-1][1]["body"]
     assert len(body) < 65536 and "plan truncated" in body and body.startswith(MARKDOWN_MARKER)
+
+
+# --- the owners' approval in the pull request ---------------------------------------------------
+
+
+def _plan_steps() -> list[dict[str, Any]]:
+    (job,) = _jobs("plan").values()
+    steps: list[dict[str, Any]] = job["steps"]
+    return steps
+
+
+def _step(steps: list[dict[str, Any]], **match: str) -> tuple[int, dict[str, Any]]:
+    for i, step in enumerate(steps):
+        if all(
+            step.get(k) == v or step.get("with", {}).get(k) == v or v in str(step.get(k, ""))
+            for k, v in match.items()
+        ):
+            return i, step
+    raise AssertionError(f"plan.yml has no step with {match}")
+
+
+def _options(step: dict[str, Any]) -> dict[str, str]:
+    """--option value pairs; each ${{ expression }} kept as one word, as GitHub fills it in."""
+    text = re.sub(r"\$\{\{\s*(.*?)\s*\}\}", r"${{\1}}", step["with"].get("args", ""))
+    args = shlex.split(text)
+    return dict(zip(args[::2], args[1::2], strict=True))
+
+
+def test_plan_checks_owners_approval_before_posting_the_plan() -> None:
+    steps = _plan_steps()
+    base_at, base = _step(steps, uses="actions/checkout", path=".meshctl-base")
+    assert base["with"]["ref"] == "${{ github.event.pull_request.base.sha }}"
+    assert base["with"]["persist-credentials"] is False
+    codeowners_at, codeowners = _step(steps, command="codeowners")
+    assert _options(codeowners) == {"--check": ".github/CODEOWNERS"}
+    fetch_at, fetch = _step(steps, run="gh api")
+    approvals_at, approvals = _step(steps, command="approvals")
+    options = _options(approvals)
+    assert options["--base"] == ".meshctl-base/${{env.MESH_FILE}}"
+    assert options["--codeowners"] == ".meshctl-base"  # the base's CODEOWNERS: GitHub's
+    assert options["--head-sha"] == "${{github.event.pull_request.head.sha}}"
+    assert options["--format"] == "markdown"
+    assert f"> {options['--reviews']}" in fetch["run"]
+    comment_at, comment = _step(steps, uses="actions/github-script")
+    assert base_at < approvals_at and fetch_at < approvals_at < comment_at
+    assert codeowners_at < comment_at
+    # Both may fail without stopping the comment; the last step then fails the job.
+    assert codeowners["continue-on-error"] is True and approvals["continue-on-error"] is True
+    assert comment["env"]["APPROVALS_FILE"] == "${{ steps.approvals.outputs.output-file }}"
+    gate = steps[-1]
+    assert "steps.approvals.outcome == 'failure'" in gate["if"]
+    assert "steps.codeowners.outcome == 'failure'" in gate["if"]
+    assert gate["run"].rstrip().endswith("exit 1")
+
+
+def test_reviews_are_fetched_with_the_jobs_token_into_what_approvals_reads(
+    tmp_path: Path,
+) -> None:
+    """Run the fetch step with a stand-in `gh` that prints two pages, as --paginate does."""
+    from meshctl.planning.reviews import parse_reviews
+
+    _, fetch = _step(_plan_steps(), run="gh api")
+    assert fetch["env"]["GH_TOKEN"] == "${{ github.token }}"  # no stored token
+    assert "${{" not in fetch["run"], "inputs reach the script through env"
+    fake = tmp_path / "bin" / "gh"
+    fake.parent.mkdir()
+    page = '[{"user": {"login": "%s"}, "state": "APPROVED", "commit_id": "c"}]'
+    fake.write_text(
+        f'#!/bin/sh\necho "$*" > "{tmp_path}/args"\necho \'{page % "alice"}\'\n'
+        f"echo '{page % 'bob'}'\n"
+    )
+    fake.chmod(0o755)
+    env = {
+        **os.environ,
+        "PATH": f"{fake.parent}:{os.environ['PATH']}",
+        "REPO": "acme/mesh",
+        "PR_NUMBER": "7",
+        "GH_TOKEN": "x",
+    }
+    done = subprocess.run(
+        ["bash", "-c", fetch["run"]], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "args").read_text().split()[:3] == [
+        "api",
+        "--paginate",
+        "repos/acme/mesh/pulls/7/reviews?per_page=100",
+    ]
+    _, approvals = _step(_plan_steps(), command="approvals")
+    written = tmp_path / _options(approvals)["--reviews"]
+    reviews = parse_reviews(written.read_text(), written.name)
+    assert [r.login for r in reviews] == ["alice", "bob"]
+
+
+APPROVALS_MD = "<!-- meshctl-approvals -->\n### Owners' approval\n\n**1 change widens access**\n"
+
+
+def test_plan_comment_shows_the_approvals_first(tmp_path: Path) -> None:
+    approvals = tmp_path / "approvals.md"
+    approvals.write_text(APPROVALS_MD)
+    env = {"APPROVALS_FILE": str(approvals), "CODEOWNERS_EXIT": "0"}
+    body = _run_comment_script(tmp_path, PLAN_MD, [], env)[-1][1]["body"]
+    assert body.startswith(f"{MARKDOWN_MARKER}\n{APPROVALS_MD}")
+    assert body.count(MARKDOWN_MARKER) == 1 and "### meshctl plan" in body
+    assert "CODEOWNERS is out of date" not in body
+
+
+def test_plan_comment_says_when_approvals_or_codeowners_failed(tmp_path: Path) -> None:
+    approvals = tmp_path / "approvals.md"
+    approvals.write_text("")  # meshctl approvals stopped on an error: nothing printed
+    env = {"APPROVALS_FILE": str(approvals), "CODEOWNERS_EXIT": "1"}
+    body = _run_comment_script(tmp_path, PLAN_MD, [], env)[-1][1]["body"]
+    assert "**meshctl approvals failed**" in body and "CODEOWNERS is out of date" in body
+    assert body.startswith(MARKDOWN_MARKER) and "### meshctl plan" in body
 
 
 # --- the pre-commit hook ------------------------------------------------------------------------
