@@ -82,6 +82,15 @@ PruneOption = Annotated[
 StatsOption = Annotated[
     bool, typer.Option("--stats", help="Print AWS calls per account, service and operation.")
 ]
+PolicyOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--policy",
+        help="Check the plan against every *.yaml policy in this directory (docs/policies.md); "
+        "a mandatory violation exits 1 and apply writes nothing.",
+        show_default=False,
+    ),
+]
 StrictOption = Annotated[
     bool,
     typer.Option(
@@ -134,17 +143,20 @@ def plan(
     prune: PruneOption = False,
     stats: StatsOption = False,
     strict: StrictOption = False,
+    policy: PolicyOption = None,
     credentials_file: CredsOption = None,
 ) -> int:
     """Show what apply would change to make AWS match the mesh file."""
+    from meshctl.cli.policy import checked, load_option, refuse
     from meshctl.render.markdown import render_json, render_markdown, render_text
 
     started = time.monotonic()
     from meshctl.engine import Engine
 
+    policies = load_option(policy)  # a bad policy file never reaches AWS either
     engine = Engine(path or file, credentials_file=credentials_file)
     engine.validate()  # an invalid file never reaches AWS
-    the_plan = engine.plan(prune=prune)
+    the_plan = checked(engine.plan(prune=prune), policies, engine.spec, engine.today)
     console = _stdout()
     if output_format is OutputFormat.json:
         typer.echo(render_json(the_plan))
@@ -158,6 +170,7 @@ def plan(
         err.print(f"Saved the plan to {out}. Apply it with: meshctl apply {out}", markup=False)
     if stats:
         _print_stats(engine, started, Console(stderr=True))
+    refuse(the_plan, applying=False)
     _refuse_if_strict(the_plan, strict, applying=False)
     # Held products are not "no changes": AWS does not match the file while they last.
     return 2 if detailed_exitcode and (the_plan.has_changes or the_plan.held) else 0
@@ -186,9 +199,11 @@ def apply(
     ] = False,
     stats: StatsOption = False,
     strict: StrictOption = False,
+    policy: PolicyOption = None,
     credentials_file: CredsOption = None,
 ) -> int:
     """Make AWS match the mesh file (or carry out a saved plan exactly)."""
+    from meshctl.cli.policy import checked, gate_saved, load_option, refuse
     from meshctl.render.markdown import render_apply_result, render_text
 
     started = time.monotonic()
@@ -197,9 +212,12 @@ def apply(
 
     if planfile is not None and _is_mesh_file(planfile):
         file, planfile = planfile, None  # `meshctl apply mesh.yaml` means `apply -f mesh.yaml`
+    policies = load_option(policy)  # a bad policy file never reaches AWS either
     engine = Engine(file, credentials_file=credentials_file)
     saved = _read_plan(planfile) if planfile is not None else None
     engine.validate()  # an invalid file never reaches AWS
+    if saved is not None:  # before the lock: a plan the policies refuse writes nothing
+        saved = gate_saved(saved, policies, engine.spec, engine.today, console)
     with engine.locked("apply"):
         if saved is not None:
             # Guards first: a plan they refuse must stay usable with --allow-mass-revoke.
@@ -208,8 +226,9 @@ def apply(
             engine.check_saved_plan(saved)
             the_plan = saved
         else:
-            the_plan = engine.plan(prune=prune)
+            the_plan = checked(engine.plan(prune=prune), policies, engine.spec, engine.today)
             render_text(the_plan, console)
+            refuse(the_plan, applying=True)
             _refuse_if_strict(the_plan, strict, applying=True)
             if not the_plan.has_changes:
                 return 0

@@ -14,6 +14,7 @@ from typing import Any
 from meshctl import __version__
 from meshctl.address import Kind
 from meshctl.codec import Json, to_json
+from meshctl.planning.policy_report import PolicyReport
 
 __all__ = ["Action", "Change", "Drift", "GroupRef", "Held", "Kind", "Plan", "Scope"]
 
@@ -147,6 +148,8 @@ class Plan:
     held: tuple[Held, ...] = ()  # declared but missing in AWS: nothing is applied for these
     mesh_file: str = "mesh.yaml"  # the mesh file's name as given (-f), for messages
     access: tuple[str, ...] = ()  # the access changes in people's terms (planning/access.py)
+    # What `--policy DIR` found (meshctl/rules/); None when the plan was made without policies.
+    policies: PolicyReport | None = None
 
     @property
     def effective_changes(self) -> tuple[Change, ...]:
@@ -177,6 +180,7 @@ class Plan:
             "mesh_file": self.mesh_file,
             "access": list(self.access),
             "context": to_json(dict(self.context)),
+            "policies": self.policies.to_json() if self.policies is not None else None,
             "summary": self.summary,
         }
 
@@ -199,4 +203,9 @@ class Plan:
             held=tuple(Held.from_json(h) for h in data.get("held") or ()),
             mesh_file=str(data.get("mesh_file") or "mesh.yaml"),
             access=tuple(data.get("access") or ()),
+            policies=_policies(data.get("policies")),
         )
+
+
+def _policies(data: Any) -> PolicyReport | None:
+    return PolicyReport.from_json(data) if isinstance(data, dict) else None

@@ -11,6 +11,7 @@ import json
 import re
 
 from meshctl.planning.plan import Plan
+from meshctl.render.policies import markdown_policies
 from meshctl.render.text import render_apply_result, render_stats, render_text
 from meshctl.render.views import (
     HELD_HEADING,
@@ -65,6 +66,7 @@ def render_markdown(plan: Plan) -> str:
         "|---:|---:|---:|---:|",
         f"| {s['create']} | {s['update']} | {s['delete']} | {unmanaged_count(plan)} |",
     ]
+    out += markdown_policies(plan.policies, _md)
     if plan.access:
         out += ["", "#### Access changes", "", *(f"- {_md(line)}" for line in plan.access)]
     if plan.held:

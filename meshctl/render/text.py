@@ -15,6 +15,7 @@ from rich.text import Text
 
 from meshctl.planning.plan import Action, Change, Kind, Plan
 from meshctl.render.deltas import FieldDelta
+from meshctl.render.policies import print_policies
 from meshctl.render.views import (
     HELD_HEADING,
     ChangeView,
@@ -63,6 +64,7 @@ def render_text(plan: Plan, console: Console) -> None:
         console.print(Text("Warnings:", style="bold yellow"))
         for warning in plan.warnings:
             console.print(Text.assemble(("  ! ", "yellow"), warning))
+    print_policies(plan.policies, console)
     console.print()
     unmanaged = unmanaged_count(plan)
     if unmanaged:
