@@ -4,7 +4,9 @@ A policy file is input, and may be hostile or simply wrong. What must stay true:
 - the source is at most ``MAX_SOURCE_CHARS`` and its parse tree at most ``MAX_TREE_DEPTH`` deep,
   so neither parsing nor evaluating can exhaust Python's stack (celpy evaluates recursively);
 - one evaluation visits at most ``MAX_STEPS`` nodes of the tree (comprehensions included), so a
-  nested ``all``/``map`` over lists ends with an error instead of running for hours;
+  nested ``all``/``map`` over lists ends with an error instead of running for hours, and no
+  value outgrows what that many steps can build (celpy's ``reduce``, whose accumulator can
+  double at each step, is refused);
 - every failure is a ``CelError`` carrying a message for people (and, for syntax errors, the
   line and column inside the expression), never a celpy or lark exception.
 """
@@ -117,6 +119,11 @@ def compile_condition(source: str) -> Condition:
         raise CelError("the expression is nested too deeply") from None
     if _depth_exceeds(ast, MAX_TREE_DEPTH):
         raise CelError("the expression is nested too deeply")
+    if any(_method(node) in _REFUSED_METHODS for node in ast.iter_subtrees()):
+        raise CelError(
+            "reduce() is not CEL (an extension of the celpy library) and is not allowed: its "
+            "accumulator can double at every step; use all, exists, filter, map or size"
+        )
     return Condition(source, ast, tuple(sorted(set(_references(ast)))))
 
 
@@ -201,6 +208,19 @@ def _near(source: str, line: int, column: int) -> str:
     start = max(0, column - 20)
     snippet = text[start : column + 20].strip()
     return f": near `{snippet}`" if snippet else ""
+
+
+# celpy's ``reduce`` macro (not in the CEL spec): ``xs.reduce(r, x, [1], r + r)`` grows 2**len(xs),
+# memory the step budget cannot see.
+_REFUSED_METHODS = frozenset({"reduce"})
+
+
+def _method(node: _Tree) -> str:
+    """``reduce`` for ``xs.reduce(…)``; "" for any other node."""
+    if node.data != "member_dot_arg" or len(node.children) < 2:
+        return ""
+    token = node.children[1]
+    return str(token) if isinstance(token, lark.Token) else ""
 
 
 def _depth_exceeds(tree: _Tree, limit: int) -> bool:

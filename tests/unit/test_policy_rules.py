@@ -367,6 +367,14 @@ def test_a_runaway_comprehension_stops_with_a_clear_error(tmp_path: Path) -> Non
     assert "subscription marketing/sales.orders" in message and "steps" in message
 
 
+def test_an_accumulator_that_doubles_is_refused_at_load(tmp_path: Path) -> None:
+    # celpy's reduce() (not CEL): 2**40 elements from a 40-element list, memory no step budget
+    # sees; refused when the file is loaded.
+    doubling = f"{list(range(40))}.reduce(r, i, [1], r + r).size() > 0"
+    found = problems_of(tmp_path, policy(doubling))
+    assert any("condition: reduce() is not CEL" in p for p in found), found
+
+
 @pytest.mark.parametrize(
     ("condition", "why"),
     [
