@@ -300,6 +300,7 @@ def unlock(
 def _register_subcommands() -> None:
     """Add the commands defined in other modules; idempotent (tests call it too)."""
     from meshctl.cli.access import access_command
+    from meshctl.cli.edits import approve_command, deny_command, request_command, revoke_command
     from meshctl.cli.extra import import_command, schema_command
     from meshctl.cli.governance import approvals_command, codeowners_command
     from meshctl.cli.sandbox import sandbox_app
@@ -314,6 +315,10 @@ def _register_subcommands() -> None:
     app.command("access")(access_command)
     app.command("codeowners")(codeowners_command)
     app.command("approvals")(approvals_command)
+    app.command("request")(request_command)
+    app.command("approve")(approve_command)
+    app.command("deny")(deny_command)
+    app.command("revoke")(revoke_command)
 
 
 def _debug_first(args: list[str]) -> list[str]:
@@ -375,6 +380,7 @@ def main() -> None:
             # Like every other error: "Error: --format: 'xml' is not one of ...", exit 1.
             name = max(param.opts, key=len) if param.opts else str(param.name)
             message = str(getattr(exc, "message", exc)).removeprefix("Value error, ")
+            message = message or "required but missing"  # click's MissingParameter has none
             err.print("[red]Error:[/red] ", end="")
             err.print(f"{name}: {message}", markup=False, emoji=False)
             sys.exit(1)

@@ -95,16 +95,20 @@ class Document:
         return 1
 
 
-def read_document(path: Path, file: str) -> Document:
-    """Read ``path`` (shown to the user as ``file``) into a Document; never raises for bad input."""
+def read_document(path: Path, file: str, content: bytes | None = None) -> Document:
+    """Read ``path`` (shown to the user as ``file``) into a Document; never raises for bad input.
+
+    ``content``, when given, is read instead of the file's bytes: what an edit would write.
+    """
 
     def failed(line: int, message: str) -> Document:
         return Document(file, {}, {}, {}, (problem(file, line, (), message),), usable=False)
 
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
+        size = len(content) if content is not None else path.stat().st_size
+        if size > MAX_FILE_BYTES:
             return failed(1, f"file is larger than {MAX_FILE_BYTES // 2**20} MiB")
-        raw = path.read_bytes()
+        raw = content if content is not None else path.read_bytes()
     except OSError as exc:
         return failed(1, f"cannot read: {exc.strerror}")
     try:

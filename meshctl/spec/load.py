@@ -14,7 +14,7 @@ import gc
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date
 from functools import cache
@@ -48,13 +48,15 @@ from meshctl.spec.rules import (
 from meshctl.spec.sources import MeshSource, mesh_files, read_source
 
 
-def load_spec(path: Path) -> MeshSpec:
+def load_spec(path: Path, replaced: Mapping[Path, bytes] | None = None) -> MeshSpec:
     """The validated mesh of a file, or of every ``*.yaml`` in a directory merged into one.
 
-    Raises ValidationError with every problem found, or MeshctlError if ``path`` does not exist.
+    ``replaced`` validates some files with other content than on disk (an edit before it is
+    written; keys are paths as ``mesh_files(path)`` lists them). Raises ValidationError with every
+    problem found, or MeshctlError if ``path`` does not exist.
     """
     with collector_paused():
-        return _load(path)
+        return _load(path, replaced)
 
 
 @contextmanager
@@ -77,8 +79,8 @@ def collector_paused() -> Iterator[None]:
 _RULE_READS = {"grantable": ("permissions",)}
 
 
-def _load(path: Path) -> MeshSpec:
-    source = read_source(path)
+def _load(path: Path, replaced: Mapping[Path, bytes] | None = None) -> MeshSpec:
+    source = read_source(path, replaced)
     problems = list(source.problems)
     if not source.usable:
         raise ValidationError(problems)

@@ -8,6 +8,7 @@ from.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,9 +34,13 @@ def mesh_files(path: Path) -> list[Path]:
     return [path]
 
 
-def read_source(path: Path) -> MeshSource:
-    """Every file of ``path`` read and merged; problems are collected, never raised."""
-    docs = [read_document(p, str(p)) for p in mesh_files(path)]
+def read_source(path: Path, replaced: Mapping[Path, bytes] | None = None) -> MeshSource:
+    """Every file of ``path`` read and merged; problems are collected, never raised.
+
+    ``replaced`` gives some files' content instead of what is on disk (an edit not yet written).
+    """
+    replaced = replaced or {}
+    docs = [read_document(p, str(p), replaced.get(p)) for p in mesh_files(path)]
     source = MeshSource(docs, usable=all(d.usable for d in docs))
     source.problems.extend(p for d in docs for p in d.problems)
     if source.usable:
