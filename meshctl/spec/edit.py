@@ -103,11 +103,11 @@ def append_subscription(text: str, new: NewSubscription) -> str:
         raise EditError("subscriptions is not a list; nothing was written")
     elif len(subs) == 0:
         key_line, key_col = doc.root.lc.key("subscriptions")
-        if subs.fa.flow_style():  # `subscriptions: []`: the list goes below the key
+        if doc.flow_list():  # `subscriptions: []`: the list goes below the key
             doc.lines[key_line] = _without_empty_list(doc.lines[key_line], key_col)
         dash = key_col + doc.mapping_indent()
         doc.lines[key_line + 1 : key_line + 1] = _render_entry(new, dash, dash + 2)
-    elif subs.fa.flow_style():
+    elif doc.flow_list():
         raise EditError(
             "subscriptions is written as a flow list ([...]); write it as a block list "
             "(one '- consumer: ...' entry a line) to edit it with meshctl; nothing was written"
@@ -167,7 +167,7 @@ def remove_subscription(text: str, index: int) -> str:
     only one). Comments above its first line stay: they may be about the entries around it."""
     doc = _Doc(text)
     subs = doc.root["subscriptions"]
-    if subs.fa.flow_style():
+    if doc.flow_list():
         raise EditError(
             "subscriptions is written as a flow list ([...]); write it as a block list to edit "
             "it with meshctl; nothing was written"
@@ -175,6 +175,8 @@ def remove_subscription(text: str, index: int) -> str:
     dash_line, _ = doc.dash(index)
     end = doc.item_end(index)
     del doc.lines[dash_line:end]
+    if dash_line > 0 and _blank(doc.lines, dash_line - 1) and _blank(doc.lines, dash_line):
+        del doc.lines[dash_line - 1]  # the entry stood between blank lines: one stays
     if len(subs) == 1:
         key_line, key_col = doc.root.lc.key("subscriptions")
         doc.lines[key_line] = _with_empty_list(doc.lines[key_line], key_col)
@@ -203,6 +205,11 @@ class _Doc:
         if not isinstance(root, CommentedMap):
             raise EditError("the top level is not a mapping; nothing was written")
         self.root = root
+
+    def flow_list(self) -> bool:
+        """``subscriptions`` is written ``[...]`` (ruamel marks no style on an empty one)."""
+        line, col = self.root.lc.value("subscriptions")
+        return self.lines[int(line)][int(col) :].startswith("[")
 
     def item(self, index: int) -> CommentedMap:
         entry = self.root["subscriptions"][index]
@@ -296,6 +303,11 @@ class _Doc:
 
 # What str.splitlines (and YAML 1.1) also take for a line break: ruamel's lines would differ.
 _OTHER_BREAKS = "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+
+
+def _blank(lines: list[str], number: int) -> bool:
+    """Line ``number`` is blank, or the file ends before it."""
+    return number >= len(lines) or not lines[number].strip()
 
 
 def _content_end(lines: list[str], start: int, bound: int, col: int) -> int:
