@@ -4,11 +4,14 @@ of the one subscription change. Each result is also a valid mesh (``load_spec``)
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 from pathlib import Path
 
 import pytest
 
+from meshctl.spec import self_service
+from meshctl.spec.document import read_document
 from meshctl.spec.edit import (
     EditError,
     NewSubscription,
@@ -221,3 +224,64 @@ def test_a_flow_list_of_subscriptions_is_refused_not_rewritten() -> None:
     text = HEAD + "subscriptions: [{consumer: finance, product: sales.orders, permissions: [X]}]\n"
     with pytest.raises(EditError, match="flow list"):
         append_subscription(text, NewSubscription("marketing", "sales.orders", ("SELECT",)))
+
+
+def test_an_entry_written_as_a_flow_mapping_is_refused_by_the_check_not_broken() -> None:
+    text = (
+        HEAD
+        + "subscriptions:\n  - {consumer: finance, product: sales.orders, permissions: [ALL]}\n"
+    )
+    with pytest.raises(EditError, match="make the change by hand; nothing was written"):
+        decide(text, 0, SubscriptionStatus.DENIED, None)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    "source", [ROOT / "examples" / "mesh.yaml", ROOT / "tests" / "data" / "valid" / "mesh.d"]
+)
+def test_every_decision_and_revoke_of_the_examples_changes_only_that_entry(
+    source: Path, tmp_path: Path
+) -> None:
+    """Each subscription of the shipped examples, approved, denied and revoked in turn: the mesh
+    stays valid and every changed line lies between that entry's first line and the next's."""
+    mesh = tmp_path / source.name
+    if source.is_dir():
+        shutil.copytree(source, mesh)
+    else:
+        shutil.copy(source, mesh)
+    spec = load_spec(mesh)
+    edits = 0
+    for sub in spec.subscriptions:
+        owner = spec.product(sub.product).owners[0]
+        for edit in (
+            self_service.approve(mesh, sub.key, owner),
+            self_service.deny(mesh, sub.key),
+            self_service.revoke(mesh, sub.key),
+        ):
+            if not edit.changed:
+                continue
+            edits += 1
+            load_spec(mesh, {edit.file: edit.after.encode("utf-8")})
+            first, bound = _entry_lines(edit.before, sub.consumer, sub.product)
+            before, after = edit.before.splitlines(), edit.after.splitlines()
+            # everything before the entry, and from the next entry on, is unchanged
+            kept = len(before) - bound
+            assert after[:first] == before[:first], (sub.key, edit.diff())
+            assert after[len(after) - kept :] == before[bound:], (sub.key, edit.diff())
+    assert edits >= 2 * len(spec.subscriptions)
+
+
+def _entry_lines(text: str, consumer: str, product: str) -> tuple[int, int]:
+    """(index of the entry's first line, index of the next entry's first line or the end); an
+    only entry starts at the ``subscriptions:`` line, which its revoke makes ``[]``."""
+    document = read_document(Path("f.yaml"), "f.yaml", text.encode("utf-8"))
+    subs = document.data["subscriptions"]
+    i = next(i for i, s in enumerate(subs) if (s["consumer"], s["product"]) == (consumer, product))
+    first = document.lines[("subscriptions", i)] - 1
+    if len(subs) == 1:
+        first = document.lines[("subscriptions",)] - 1
+    if i + 1 < len(subs):
+        return first, document.lines[("subscriptions", i + 1)] - 1
+    return first, len(text.splitlines())
