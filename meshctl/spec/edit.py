@@ -138,7 +138,7 @@ def decide(text: str, index: int, status: SubscriptionStatus, approved_by: str |
         new_lines.append(doc.new_field(index, "status", status.value))
     if "approved_by" in item:
         start, end = doc.key_span(index, "approved_by")
-        if start == item.lc.line:
+        if approved_by is None and start == item.lc.line:  # its line holds the entry's `-`
             raise EditError(
                 "approved_by is the first field of this subscription; move it below consumer "
                 "to edit the entry with meshctl; nothing was written"
