@@ -68,8 +68,8 @@ def _all_steps() -> list[tuple[str, dict[str, Any]]]:
 # --- shape ---------------------------------------------------------------------------------------
 
 
-def test_the_three_workflows_exist() -> None:
-    assert set(WORKFLOWS) == {"plan", "apply", "expiry"}
+def test_the_four_workflows_exist() -> None:
+    assert set(WORKFLOWS) == {"plan", "apply", "expiry", "catalog"}
 
 
 @pytest.mark.parametrize("name", sorted(WORKFLOWS))
@@ -174,6 +174,30 @@ def test_expiry_runs_daily() -> None:
     assert rest == ["*", "*", "*"] and minute.isdigit() and hour.isdigit()
 
 
+def test_catalog_is_published_to_pages_on_merge() -> None:
+    workflow = _load(WORKFLOWS["catalog"])
+    on = _on(workflow)
+    assert on["push"]["branches"] == ["main"]
+    assert {"mesh.yaml", "mesh.d/**"} <= set(on["push"]["paths"])
+    assert workflow["concurrency"]["cancel-in-progress"] is False  # never half-published
+    jobs = _jobs("catalog")
+    build, deploy = jobs["build"], jobs["deploy"]
+    catalog = next(s for s in build["steps"] if s.get("with", {}).get("command") == "catalog")
+    args = shlex.split(catalog["with"]["args"])
+    out = args[args.index("--out") + 1]
+    assert "--offline" not in args  # columns from the live catalog, read through OIDC
+    # edit links to this repository, on the branch the run published (one word once expanded)
+    here = "${{ github.server_url }}/${{ github.repository }}/tree/${{ github.ref_name }}"
+    assert f"--repo-url {here}" in catalog["with"]["args"]
+    upload = next(s for s in build["steps"] if "upload-pages-artifact" in str(s.get("uses")))
+    assert upload["with"]["path"] == out
+    assert deploy["needs"] == "build"
+    assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
+    assert deploy["environment"]["name"] == "github-pages"
+    (step,) = deploy["steps"]
+    assert str(step["uses"]).startswith("actions/deploy-pages@")
+
+
 # --- every meshctl call exists ------------------------------------------------------------------
 
 
@@ -225,7 +249,7 @@ def _invocations() -> list[tuple[str, list[str], list[str]]]:
 
 def test_workflows_call_meshctl_through_the_action() -> None:
     called = {" ".join(words) for _, words, _ in _invocations()}
-    assert called == {"validate", "plan", "apply", "codeowners", "approvals"}
+    assert called == {"validate", "plan", "apply", "codeowners", "approvals", "catalog"}
 
 
 @pytest.mark.parametrize("call", _invocations(), ids=lambda c: f"{c[0]}:{' '.join(c[1])}")
