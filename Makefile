@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test lint demo bench reliability report clean install
+.PHONY: test lint demo bench reliability report clean install test-browser
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -26,6 +26,22 @@ lint: $(STAMP)
 # Two workers: the suite is mostly AWS emulation and subprocesses, and CI has two cores.
 test: lint
 	$(BIN)/pytest -n 2
+
+# The catalog's pages in a real headless Chromium (tests/browser; not part of `make test`). Installs
+# what is missing: Debian's chromium, and the `browser` extra (Playwright, which drives that
+# executable and never downloads a browser). Screenshots go to build/screenshots/.
+CHROMIUM ?= /usr/bin/chromium
+BROWSER_STAMP := $(VENV)/.browser-installed
+
+$(BROWSER_STAMP): pyproject.toml | $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,browser]'
+	@touch $@
+
+test-browser: $(STAMP) $(BROWSER_STAMP)
+	@test -x $(CHROMIUM) || { echo "make: $(CHROMIUM) not found; installing Debian's chromium"; \
+	  sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium; }
+	MESHCTL_CHROMIUM=$(CHROMIUM) $(BIN)/pytest tests/browser
 
 demo: $(STAMP)
 	@PATH="$(CURDIR)/$(BIN):$$PATH" bash examples/demo.sh
