@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make demo`: a local sandbox, then plan → apply → plan (no changes) → drift → plan → down.
+# `make demo`: a local sandbox, then plan → apply → plan (no changes) → drift → plan → the
+# catalog site (build/catalog/) → down.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -63,3 +64,6 @@ step "meshctl apply restores the filter in place; meshctl access has no problem 
 meshctl apply -f "$MESH" --auto-approve | tail -n 1
 meshctl access -f "$MESH" --consumer marketing
 meshctl access -f "$MESH" --consumer finance
+
+step "meshctl catalog: the mesh as a static site for people (products, consumers, access map)"
+meshctl catalog -f "$MESH" --out build/catalog

@@ -64,6 +64,9 @@ def test_search_box_filters_the_products(page: Page, site: Path) -> None:
     search.fill("")
     assert _visible_products(page) == PRODUCTS
     assert not page.locator("#no-match").is_visible()
+    page.goto((site / "index.html").as_uri() + "?q=invoices")  # a shared search link
+    assert _visible_products(page) == {"finance.invoices"}
+    assert page.locator("#search").input_value() == "invoices"
 
 
 def test_every_link_resolves(page: Page, site: Path) -> None:
