@@ -8,7 +8,7 @@ Registered on the main app by ``cli._register_subcommands``. The pages are built
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -61,7 +61,7 @@ def catalog_command(
         spec = load_spec(file)
         view = build_catalog(
             spec,
-            today=date.today(),
+            today=datetime.now(UTC).date(),  # the engine's clock is UTC too
             mesh_file=mesh_file,
             product_files=_product_files(spec, root),
             repo=repo,

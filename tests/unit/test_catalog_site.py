@@ -181,6 +181,21 @@ def test_product_page_live_columns_from_the_snapshot(spec: MeshSpec) -> None:
     ]
 
 
+def test_a_star_product_lists_the_tables_found(spec: MeshSpec) -> None:
+    star = replace(spec, products=tuple(replace(p, tables=("*",)) for p in spec.products))
+    _, site = _site(star)
+    offline = site.page("products/logistics.shipments.html")
+    assert offline.find_all("section", class_="table") == []
+    assert offline.find("p", class_="all-tables").text == "Every table of logistics."
+    source = Table("222222222222", "logistics", "depots", (Column("depot_id", "bigint"),))
+    observed = ObservedMesh(mesh_account_id=spec.mesh.account_id, tables=(source,))
+    _, site = _site(star, observed=observed)
+    live = site.page("products/logistics.shipments.html")
+    assert [s.attrs["data-table"] for s in live.find_all("section", class_="table")] == ["depots"]
+    empty = site.page("products/finance.invoices.html")
+    assert "none found in the producer's catalog" in empty.find("p", class_="all-tables").text
+
+
 # --- a consumer page ------------------------------------------------------------------------
 
 

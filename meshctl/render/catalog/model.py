@@ -202,10 +202,8 @@ def consumer_href(name: str) -> str:
 def request_command(product: Product, mesh_file: str) -> str:
     """The `meshctl request` line a consumer runs (issue 18's syntax); CONSUMER is theirs to
     fill in, and the optional flags are shown beside it on the page."""
-    permissions = "SELECT,DESCRIBE"
-    words = ["meshctl", "request", "--consumer", "CONSUMER", "--product", product.name]
-    words += ["--permissions", permissions, "-f", mesh_file]
-    return " ".join(w if w == "CONSUMER" else shlex.quote(w) for w in words)
+    words = ["--product", product.name, "--permissions", "SELECT,DESCRIBE", "-f", mesh_file]
+    return "meshctl request --consumer CONSUMER " + " ".join(shlex.quote(w) for w in words)
 
 
 def build_catalog(
@@ -221,12 +219,13 @@ def build_catalog(
     ``None`` (``--offline``): from the file alone. ``product_files`` maps a product to the file
     (relative to the repository) that defines it, for edit links."""
     files = dict(product_files or {})
+    live = _live_tables(observed) if observed is not None else None
     subscribers = {
         s.key: _subscriber(s, today)
         for s in sorted(spec.subscriptions, key=lambda s: (s.product, s.consumer))
     }
     products = tuple(
-        _product(spec, p, observed, subscribers, mesh_file, files.get(p.name, mesh_file), repo)
+        _product(spec, p, live, subscribers, mesh_file, files.get(p.name, mesh_file), repo)
         for p in sorted(spec.products, key=lambda p: p.name)
     )
     consumers = tuple(
@@ -283,7 +282,7 @@ def _subscriber(sub: Subscription, today: date) -> SubscriberView:
 def _product(
     spec: MeshSpec,
     product: Product,
-    observed: ObservedMesh | None,
+    live: LiveTables | None,
     subscribers: Mapping[str, SubscriberView],
     mesh_file: str,
     defined_in: str,
@@ -304,7 +303,7 @@ def _product(
         source_database=product.source_database,
         mesh_database=product.mesh_database,
         all_tables=product.all_tables,
-        tables=_tables(spec, product, producer.account_id, observed),
+        tables=_tables(spec, product, producer.account_id, live),
         subscribers=mine,
         request_command=request_command(product, mesh_file),
         can_request=tuple(
@@ -317,19 +316,27 @@ def _product(
     )
 
 
+# Live tables by (account id, database), then by name.
+LiveTables = Mapping[tuple[str, str], Mapping[str, Table]]
+
+
+def _live_tables(observed: ObservedMesh) -> LiveTables:
+    found: dict[tuple[str, str], dict[str, Table]] = {}
+    for t in observed.tables:
+        found.setdefault((t.account_id, t.database), {})[t.name] = t
+    return found
+
+
 def _tables(
-    spec: MeshSpec, product: Product, producer_id: str, observed: ObservedMesh | None
+    spec: MeshSpec, product: Product, producer_id: str, live: LiveTables | None
 ) -> tuple[TableView, ...]:
-    if observed is None:
+    if live is None:
         if product.all_tables:
             return ()  # the file names no table: every table of source_database
         return tuple(TableView(name) for name in sorted(product.tables))
-    by_db: dict[tuple[str, str], dict[str, Table]] = {}
-    for t in observed.tables:
-        by_db.setdefault((t.account_id, t.database), {})[t.name] = t
     # The mesh copy is what consumers read; before the first apply only the source exists.
-    copies = by_db.get((spec.mesh.account_id, product.mesh_database), {})
-    sources = by_db.get((producer_id, product.source_database), {})
+    copies = live.get((spec.mesh.account_id, product.mesh_database), {})
+    sources = live.get((producer_id, product.source_database), {})
     names = sorted(sources.keys() | copies.keys()) if product.all_tables else product.tables
     views = []
     for name in sorted(names):
