@@ -2,16 +2,17 @@
 
 Debian's ``chromium`` (``/usr/bin/chromium``, or ``MESHCTL_CHROMIUM``) driven by Playwright
 through ``executable_path``: Playwright never downloads a browser of its own here. Each session
-gets a fresh profile folder. The site is the example mesh's, written by ``meshctl catalog``
-against the sandbox (so product pages show live columns), opened from ``file://``.
+gets a fresh profile folder. The site is the example mesh's (one approval expiring in 5 days),
+written by ``meshctl catalog`` against the sandbox (so product pages show live columns), opened
+from ``file://``.
 Screenshots of each page kind go to ``build/screenshots/``, printed at the end of the run.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -44,7 +45,11 @@ def site(sandbox_server_session: ServerSandbox, tmp_path_factory: pytest.TempPat
     sandbox_server_session.reset()
     seed_producers(load_spec(EXAMPLE), sandbox_server_session.session)
     work = tmp_path_factory.mktemp("catalog")
-    shutil.copy(EXAMPLE, work / "mesh.yaml")
+    # finance's access to sales.orders ends in 5 days: the map then shows all four statuses
+    soon = (datetime.now(UTC).date() + timedelta(days=5)).isoformat()
+    text = EXAMPLE.read_text(encoding="utf-8")
+    assert "expires: 2027-12-31" in text
+    (work / "mesh.yaml").write_text(text.replace("expires: 2027-12-31", f"expires: {soon}"))
     done = run_meshctl(
         "catalog",
         "--out",

@@ -118,8 +118,9 @@ def test_access_map_renders_with_an_edge_per_subscription(page: Page, site: Path
         )
         drawn[edge.get_attribute("data-subscription")] = (edge.get_attribute("data-status"), style)
     by_status = {status: style for status, style in drawn.values()}
-    assert set(by_status) == {"approved", "pending", "denied"}
-    assert len(set(map(tuple, by_status.values()))) == 3  # each status drawn its own way
+    assert drawn["finance/sales.orders"][0] == "expiring"
+    assert set(by_status) == {"approved", "expiring", "pending", "denied"}
+    assert len(set(map(tuple, by_status.values()))) == 4  # each status drawn its own way
     assert page.locator("svg.access-map .legend").is_visible()
     _screenshot(page, "access-map")
     # a product box opens its page

@@ -54,7 +54,9 @@ def _node(x: int, y: int, text: str, kind: str, href: str, sub: str = "") -> str
     return f"<g class={quoteattr(f'node node-{kind}')} data-name={quoteattr(text)}>{body}</g>"
 
 
-def _edge(x1: int, y1: int, x2: int, y2: int, style: EdgeStyle, attrs: str, title: str) -> str:
+def _edge(
+    x1: float, y1: float, x2: float, y2: float, style: EdgeStyle, attrs: str, title: str
+) -> str:
     mid = (x1 + x2) / 2
     dash = f' stroke-dasharray="{style.dash}"' if style.dash else ""
     return (
@@ -67,6 +69,19 @@ def _edge(x1: int, y1: int, x2: int, y2: int, style: EdgeStyle, attrs: str, titl
 def _column(names: list[str]) -> dict[str, int]:
     """The top y of each box of a column."""
     return {name: TOP + i * ROW for i, name in enumerate(names)}
+
+
+def _ports(ends: list[tuple[str, int, str]]) -> dict[str, float]:
+    """For each (box, y of the other end, edge key): the edge's offset from the box's middle."""
+    by_box: dict[str, list[tuple[int, str]]] = {}
+    for box, other_y, key in ends:
+        by_box.setdefault(box, []).append((other_y, key))
+    offsets = {}
+    for edges in by_box.values():
+        step = min(7.0, (BOX_H - 10) / max(len(edges) - 1, 1))
+        for i, (_, key) in enumerate(sorted(edges)):
+            offsets[key] = round((i - (len(edges) - 1) / 2) * step, 1)
+    return offsets
 
 
 def render_access_map(view: CatalogView) -> str:
@@ -90,6 +105,16 @@ def render_access_map(view: CatalogView) -> str:
             f'<text x="{x}" y="{TOP - 20}" font-size="15" font-weight="bold" '
             f'fill="#263238">{heading}</text>'
         )
+    # Each box spreads its edges over its height (in the order of the other end), so edges that
+    # meet at one box stay apart.
+    subscriptions = [
+        (product, sub)
+        for product in view.products
+        for sub in product.subscribers
+        if sub.consumer in consumers  # validation makes every consumer a consumer account
+    ]
+    leaving = _ports([(p.name, consumers[s.consumer], s.key) for p, s in subscriptions])
+    arriving = _ports([(s.consumer, products[p.name], s.key) for p, s in subscriptions])
     for product in view.products:
         y1, y2 = producers[product.producer] + half, products[product.name] + half
         parts.append(
@@ -103,18 +128,17 @@ def render_access_map(view: CatalogView) -> str:
                 f"{product.producer} offers {product.name}",
             )
         )
-        for sub in product.subscribers:
-            if sub.consumer not in consumers:
-                continue  # validation makes every consumer a consumer account
-            y1, y2 = products[product.name] + half, consumers[sub.consumer] + half
-            attrs = (
-                f'class="edge edge-{sub.status.value}" data-status="{sub.status.value}" '
-                f"data-subscription={quoteattr(sub.key)}"
-            )
-            title = f"{sub.consumer} → {product.name}: {STYLES[sub.status].label}"
-            if sub.expires:
-                title += f", expires {sub.expires}"
-            parts.append(_edge(mx + BOX_W, y1, cx, y2, STYLES[sub.status], attrs, title))
+    for product, sub in subscriptions:
+        start = products[product.name] + half + leaving[sub.key]
+        end = consumers[sub.consumer] + half + arriving[sub.key]
+        attrs = (
+            f'class="edge edge-{sub.status.value}" data-status="{sub.status.value}" '
+            f"data-subscription={quoteattr(sub.key)}"
+        )
+        title = f"{sub.consumer} → {product.name}: {STYLES[sub.status].label}"
+        if sub.expires:
+            title += f", expires {sub.expires}"
+        parts.append(_edge(mx + BOX_W, start, cx, end, STYLES[sub.status], attrs, title))
     for producer in view.producers:
         parts.append(
             _node(px, producers[producer.name], producer.name, "producer", "", producer.account_id)
