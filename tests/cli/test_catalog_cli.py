@@ -106,6 +106,9 @@ def test_a_removed_product_loses_its_page(tmp_path: Path) -> None:
 
 
 def test_bad_input_writes_nothing(tmp_path: Path) -> None:
+    done = run_meshctl("catalog", env=NOWHERE, cwd=tmp_path)
+    assert (done.returncode, done.stderr.strip()) == (1, "Error: --out: required but missing")
+
     bad = tmp_path / "mesh.yaml"
     bad.write_text(EXAMPLE.read_text().replace('"111111111111"', "111111111111", 1))
     done = run_meshctl("catalog", "--out", "site", env=NOWHERE, cwd=tmp_path)
