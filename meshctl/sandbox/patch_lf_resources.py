@@ -6,6 +6,9 @@
 - RemoveLFTagsFromResource of a tag the resource does not carry is a no-op (moto raised).
 - RegisterResource with UseServiceLinkedRole=True creates the account's
   AWSServiceRoleForLakeFormationDataAccess role, as AWS does (the helper library waits for it).
+- RegisterResource keeps HybridAccessEnabled, and ListResources/DescribeResource return it in
+  each ResourceInfo (false unless registered in hybrid access mode), as AWS does; moto dropped it
+  ("Hybrid access mode", Lake Formation developer guide).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from moto.iam.models import iam_backends
-from moto.lakeformation.models import LakeFormationBackend
+from moto.lakeformation.models import LakeFormationBackend, Resource
 from moto.lakeformation.responses import LakeFormationResponse
 from moto.utilities.utils import get_partition
 
@@ -135,13 +138,26 @@ def _ensure_service_linked_role(account_id: str, region: str) -> str:
 
 def _wrap_register(original: Any) -> Any:
     def register_resource(
-        self: Any, resource_arn: str, role_arn: str | None, use_service_linked_role: bool = False
+        self: Any,
+        resource_arn: str,
+        role_arn: str | None,
+        use_service_linked_role: bool = False,
+        hybrid_access_enabled: bool = False,
     ) -> None:
         if use_service_linked_role and not role_arn:
             role_arn = ensure_service_linked_role(self.account_id, self.region_name)
         original(self, resource_arn, role_arn)
+        self.resources[resource_arn].hybrid_access_enabled = hybrid_access_enabled
 
     return register_resource
+
+
+def _resource_info(self: Any) -> dict[str, Any]:
+    return {
+        "ResourceArn": self.arn,
+        "RoleArn": self.role_arn,
+        "HybridAccessEnabled": bool(getattr(self, "hybrid_access_enabled", False)),
+    }
 
 
 def _r_register_resource(self: Any) -> str:
@@ -149,6 +165,7 @@ def _r_register_resource(self: Any) -> str:
         resource_arn=self._get_param("ResourceArn"),
         role_arn=self._get_param("RoleArn"),
         use_service_linked_role=bool(self._get_param("UseServiceLinkedRole")),
+        hybrid_access_enabled=bool(self._get_param("HybridAccessEnabled")),
     )
     return "{}"
 
@@ -159,6 +176,8 @@ def install() -> None:
     backend.get_resource_lf_tags = get_resource_lf_tags
     backend.remove_lf_tags_from_resource = remove_lf_tags_from_resource
     backend.register_resource = _wrap_register(backend.register_resource)
+    resource: Any = Resource
+    resource.to_dict = _resource_info
 
     response: Any = LakeFormationResponse
     response.register_resource = _r_register_resource

@@ -10,7 +10,8 @@ tests/sandbox/ that fails on plain moto.
   ListPermissions pagination and Table filters, cross-account grants shared through RAM.
 - patch_lf_filters: data cells filters (create, get, update, delete, list in pages), grants on
   them, and column-level grants validated (SELECT only, columns the table has).
-- patch_lf_resources: LF-tags on resources, RegisterResource with the service-linked role.
+- patch_lf_resources: LF-tags on resources, RegisterResource with the service-linked role and in
+  hybrid access mode (HybridAccessEnabled in ListResources).
 - patch_ram: invitations (get, accept, reject), DisassociateResourceShare, shares from others.
 - patch_glue: GetTables/GetDatabases pagination, SearchTables, GetResourcePolicy not found,
   permissions dropped with deleted tables.

@@ -68,3 +68,23 @@ def test_register_with_service_linked_role_creates_the_role(mesh: MeshCatalog) -
     mesh.lf.register_resource(ResourceArn=arn + "2", UseServiceLinkedRole=True)
     roles = iam.list_roles(PathPrefix="/aws-service-role/")["Roles"]
     assert [r["RoleName"] for r in roles] == ["AWSServiceRoleForLakeFormationDataAccess"]
+
+
+def test_list_resources_says_which_locations_are_in_hybrid_access_mode(mesh: MeshCatalog) -> None:
+    # AWS: RegisterResource(HybridAccessEnabled=True) registers a location in hybrid access mode,
+    # and ResourceInfo.HybridAccessEnabled says so (false otherwise). Moto dropped the flag.
+    hybrid, plain = (
+        "arn:aws:s3:::sales-data-111111111111/a",
+        "arn:aws:s3:::sales-data-111111111111/b",
+    )
+    mesh.lf.register_resource(
+        ResourceArn=hybrid, UseServiceLinkedRole=True, HybridAccessEnabled=True
+    )
+    mesh.lf.register_resource(ResourceArn=plain, UseServiceLinkedRole=True)
+
+    listed = mesh.lf.list_resources()["ResourceInfoList"]
+    assert {r["ResourceArn"]: r["HybridAccessEnabled"] for r in listed} == {
+        hybrid: True,
+        plain: False,
+    }
+    assert mesh.lf.describe_resource(ResourceArn=hybrid)["ResourceInfo"]["HybridAccessEnabled"]
