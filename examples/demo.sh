@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make demo`: a local sandbox, then plan → apply → plan (no changes) → drift → plan → the
-# catalog site (build/catalog/) → down.
+# `make demo`: a local sandbox, then doctor → plan → apply → plan (no changes) → drift → plan →
+# the catalog site (build/catalog/) → down.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +19,9 @@ step "Start the local multi-account sandbox and seed the producers' source table
 meshctl sandbox down >/dev/null 2>&1 || true
 meshctl sandbox up --port "$PORT" --seed "$MESH"
 trap 'step "Stop the sandbox"; meshctl sandbox down' EXIT
+
+step "meshctl doctor (a read-only preflight: what apply repairs is a warning; exit 1 on a failure)"
+meshctl doctor -f "$MESH"
 
 step "meshctl validate"
 meshctl validate -f "$MESH"

@@ -272,8 +272,7 @@ def _admins(facts: DoctorFacts, lake: LakeFacts) -> Finding:
         Check.DATA_LAKE_ADMINS,
         Status.WARN,
         f"{who} is not a data lake admin (admins: {shown}): it can grant only on what it "
-        "creates; adopting a helper-library mesh, registering locations and revoking grants "
-        "others made are refused",
+        "creates: adopting a helper-library mesh and revoking grants others made are refused",
         f"add {who} to the data lake admins (Lake Formation console: Administrative roles and "
         "tasks; meshctl merges admins, never drops one)",
     )
