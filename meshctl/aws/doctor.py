@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -80,9 +81,7 @@ def read_doctor_facts(
             if sources and account.account_id in reached:
                 producer = AccountApi(sessions, account.account_id)
                 tasks.append(
-                    lambda p=producer, s=sources: _guarded(  # type: ignore[misc]
-                        p, lambda f: _read_producer(p, s, f)
-                    )
+                    partial(_guarded, producer, partial(_read_producer, producer, sources))
                 )
         found = [f.result() for f in [pool.submit(t) for t in tasks]]
         buckets = [b for f in found for b in f.buckets]
@@ -206,6 +205,8 @@ def _read_trails(api: AccountApi, found: _Found) -> None:
 
 
 def _read_producer(api: AccountApi, sources: set[str], found: _Found) -> None:
+    """The products' source tables (SearchTables pages) and, per bucket they point at, its
+    default encryption."""
     for raw in search_tables(api):
         if raw.get("DatabaseName") not in sources:
             continue

@@ -555,7 +555,11 @@ def _allows_decrypt(statement: dict[str, object], role: str) -> bool:
     names = ["*"] if principal == "*" else []
     if isinstance(principal, dict):
         names = _strings(principal.get("AWS"))
-    return "*" in names or pathless(role) in {pathless(n) for n in names}
+    if pathless(role) in {pathless(n) for n in names}:
+        return True
+    # "*" with a condition (an AWS managed key's kms:ViaService, kms:CallerAccount) is not
+    # taken as allowing the role: doctor does not evaluate conditions.
+    return "*" in names and not statement.get("Condition")
 
 
 def _strings(value: object) -> list[str]:
