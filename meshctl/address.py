@@ -28,6 +28,10 @@ class Kind(StrEnum):
     LF_TAG = "lf_tag"
     DATA_LOCATION = "data_location"  # a product's S3 location registered with Lake Formation
     DATABASE = "database"
+    # A KMS grant letting the role that registered a product's location decrypt its data: after
+    # the location (registering it with the service-linked role creates that role) and the mesh
+    # database (which records the key first, so a later plan finds the grant).
+    KMS_GRANT = "kms_grant"
     TABLE = "table"
     DATA_FILTER = "data_filter"  # a Lake Formation data cells filter on a mesh table
     GRANT = "grant"

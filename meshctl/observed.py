@@ -125,6 +125,9 @@ class Database:
     tags: tuple[tuple[str, str], ...] = ()  # LF-tags assigned to the database, sorted
     managed_by_meshctl: bool = False
     protected: bool = False  # the product's ``protect: true``, kept as a database parameter
+    # KMS keys meshctl holds grants on for the database's products (docs/kms.md), kept as a
+    # database parameter so a product removed from the file still names the key to clean up.
+    kms_keys: tuple[str, ...] = ()
 
     @property
     def address(self) -> str:
@@ -177,6 +180,43 @@ class DataFilter:
     def address(self) -> str:
         return str(
             Address(Kind.DATA_FILTER, self.catalog_id, f"{self.database}.{self.table}#{self.name}")
+        )
+
+
+@dataclass(frozen=True)
+class KmsGrant:
+    """A KMS grant on a product's key letting the role that registered its S3 location with Lake
+    Formation decrypt the data (docs/kms.md). meshctl's are named ``meshctl-<product>``.
+
+    Identity is (key, name, grantee); ``grant_id`` is what AWS assigned (empty in a desired value)
+    and ``database`` the mesh database of the product (for views and order): neither is compared.
+    """
+
+    key_arn: str
+    name: str
+    grantee: str
+    operations: tuple[str, ...]  # sorted
+    grant_id: str = ""
+    database: str = ""
+
+    @property
+    def key_account(self) -> str:
+        return self.key_arn.split(":")[4]
+
+    @property
+    def address(self) -> str:
+        # ``kms_grant.<key account>/<key id>/<name>/<grantee role name>``: the grantee is a role
+        # that registered a location with the mesh's Lake Formation, so its name is enough.
+        key_id = self.key_arn.rpartition("/")[2]
+        role = self.grantee.rpartition("/")[2]
+        return str(Address(Kind.KMS_GRANT, self.key_account, f"{key_id}/{self.name}/{role}"))
+
+    def same_grant(self, other: KmsGrant) -> bool:
+        return (self.key_arn, self.name, self.grantee, self.operations) == (
+            other.key_arn,
+            other.name,
+            other.grantee,
+            other.operations,
         )
 
 
@@ -306,6 +346,14 @@ class ObservedMesh:
     registered_locations: tuple[str, ...] = ()  # S3 ARNs registered with the mesh's Lake Formation
     # Declared subscription principals (IAM ARNs, as declared) that exist in their account.
     principals_found: tuple[str, ...] = ()
+    # KMS (docs/kms.md): (registered S3 ARN, the role that registered it), from the same
+    # ListResources pages as ``registered_locations``; then, read only for products that use a
+    # key: (bucket, KMSMasterKeyID of its default encryption, "" when not SSE-KMS), the keys
+    # whose grants were read, and meshctl's grants on them (named ``meshctl-``).
+    location_roles: tuple[tuple[str, str], ...] = ()
+    bucket_keys: tuple[tuple[str, str], ...] = ()
+    kms_keys_read: tuple[str, ...] = ()
+    kms_grants: tuple[KmsGrant, ...] = ()
 
     def __post_init__(self) -> None:
         # Readers run accounts in parallel; sorting here makes the snapshot (and so its

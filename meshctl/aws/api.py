@@ -30,6 +30,7 @@ NOT_FOUND_CODES = frozenset(
         "EntityNotFoundException",  # glue, lakeformation
         "NoSuchEntity",  # iam
         "UnknownResourceException",  # ram
+        "NotFoundException",  # kms
     }
 )
 

@@ -42,6 +42,7 @@ from meshctl.planning.kinds.catalog import (
 from meshctl.planning.kinds.changes import ChangeSet, Entry
 from meshctl.planning.kinds.data_filters import plan_data_filters
 from meshctl.planning.kinds.grants import Ownership, plan_grants
+from meshctl.planning.kinds.kms import desire_kms_grants, plan_kms_grants
 from meshctl.planning.kinds.links import plan_links
 from meshctl.planning.kinds.requires import narrows_access, requirements
 from meshctl.planning.kinds.subscriptions import desire_subscriptions, plan_records
@@ -62,6 +63,7 @@ APPLY_ORDER = (
     Kind.LF_TAG,
     Kind.DATA_LOCATION,
     Kind.DATABASE,
+    Kind.KMS_GRANT,
     Kind.TABLE,
     Kind.DATA_FILTER,
     Kind.GRANT,
@@ -73,6 +75,7 @@ APPLY_ORDER = (
 DELETE_ORDER = (
     Kind.RESOURCE_LINK,
     Kind.GRANT,
+    Kind.KMS_GRANT,
     Kind.SUBSCRIPTION,
     Kind.DATA_FILTER,
     Kind.TABLE,
@@ -110,6 +113,7 @@ def make_plan(
     seen = Seen.build(observed)
     desired = desire_catalog(spec, seen)
     desire_subscriptions(spec, seen, desired, today)
+    kms_grants = desire_kms_grants(spec, seen, desired)  # before databases: they record the keys
 
     changes = ChangeSet(mesh_account_id=m, prune=prune, file=mesh_file)
     plan_mesh(spec, seen, desired, changes)
@@ -125,6 +129,7 @@ def make_plan(
         )
     plan_tables(seen, desired, changes)
     plan_locations(seen, desired, changes)
+    plan_kms_grants(seen, kms_grants, changes)
     ignored = {f"arn:aws:iam::{m}:role/{DEPLOYER_ROLE}", *ignore_principals}
     if spec.mesh.role_arn:
         ignored.add(spec.mesh.role_arn)
@@ -160,9 +165,9 @@ def revoke_count(plan: Plan) -> int:
     for change in plan.effective_changes:
         if change.action is Action.DELETE:
             count += 1
-        elif change.action is Action.UPDATE and change.kind is Kind.GRANT:
+        elif change.action is Action.UPDATE and change.kind in (Kind.GRANT, Kind.KMS_GRANT):
             before, after = change.before or {}, change.after or {}
-            for key in ("permissions", "grantable"):
+            for key in ("permissions", "grantable", "operations"):
                 if set(before.get(key, ())) - set(after.get(key, ())):
                     count += 1
                     break

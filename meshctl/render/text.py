@@ -146,7 +146,9 @@ def _symbol(change: Change) -> str:
 
 def _verb(change: Change) -> str:
     if change.action is Action.DELETE:
-        return {Kind.SUBSCRIPTION: "archive", Kind.GRANT: "revoke"}.get(change.kind, "delete")
+        return {Kind.SUBSCRIPTION: "archive", Kind.GRANT: "revoke", Kind.KMS_GRANT: "revoke"}.get(
+            change.kind, "delete"
+        )
     return change.action.value
 
 

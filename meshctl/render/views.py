@@ -138,7 +138,11 @@ def view_of(change: Change) -> ChangeView:
             deltas = field_deltas(change.kind, change.before, change.after)
         case Action.DELETE:
             symbol, style = "-", "red"
-            verb = {Kind.SUBSCRIPTION: "archive", Kind.GRANT: "revoke"}.get(change.kind, "delete")
+            verb = {
+                Kind.SUBSCRIPTION: "archive",
+                Kind.GRANT: "revoke",
+                Kind.KMS_GRANT: "revoke",
+            }.get(change.kind, "delete")
             facts = _value_facts(change.kind, change.before)
         case Action.NOOP:
             unmanaged = change.drift is Drift.UNMANAGED

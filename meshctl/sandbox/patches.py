@@ -16,6 +16,7 @@ tests/sandbox/ that fails on plain moto.
 - patch_glue: GetTables/GetDatabases pagination, SearchTables, GetResourcePolicy not found,
   permissions dropped with deleted tables.
 - patch_dynamodb: TransactWriteItems rolls back the items it touched, not a copy of every table.
+- patch_kms: CreateGrant with a Name and identical parameters returns the existing grant.
 - patch_iam: DeleteUser/DeleteGroup DeleteConflict while members, keys, logins, policies remain;
   CreateRole/UpdateAssumeRolePolicy refuse a trust policy naming a role or user that does not exist.
 """
@@ -49,6 +50,7 @@ def apply_patches() -> None:
             patch_dynamodb,
             patch_glue,
             patch_iam,
+            patch_kms,
             patch_lakeformation,
             patch_lf_filters,
             patch_lf_resources,
@@ -62,6 +64,7 @@ def apply_patches() -> None:
         patch_glue.install()
         patch_iam.install()
         patch_dynamodb.install()
+        patch_kms.install()
         _applied = True
 
 

@@ -357,6 +357,7 @@ def _build(source: MeshSource) -> MeshSpec:
             owners=tuple(p.get("owners", ())),
             tags=tuple(sorted(p.get("tags", {}).items())),
             protect=p.get("protect", False),
+            kms_key_arn=p.get("kms_key_arn", ""),
         )
         for name, p in data.get("products", {}).items()
     )

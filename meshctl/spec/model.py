@@ -15,6 +15,7 @@ from meshctl.observed import TableRestriction as TableRestriction
 
 DEFAULT_SUBSCRIPTIONS_TABLE = "AwsDataMeshSubscriptions"
 ALL_TABLES = "*"
+BUCKET_KEY = "bucket"  # ``kms_key_arn: bucket``: the key of the bucket's default encryption
 DEFAULT_CROSS_ACCOUNT_VERSION = 4
 PRINCIPALS_MIN_VERSION = 3  # Lake Formation grants to other accounts' IAM principals from v3
 
@@ -86,6 +87,9 @@ class Product:
     owners: tuple[str, ...] = ()
     tags: tuple[tuple[str, str], ...] = ()
     protect: bool = False
+    # The customer-managed KMS key of the product's data (docs/kms.md): a key ARN, BUCKET_KEY for
+    # the key of the source bucket's default encryption, or "" for none.
+    kms_key_arn: str = ""
 
     @property
     def all_tables(self) -> bool:

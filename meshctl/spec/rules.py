@@ -91,9 +91,20 @@ def _product_rules(data: dict[str, Any], where: Callable[[YamlPath], str]) -> It
     accounts = _map(data.get("accounts"))
     ids = {n: _map(a).get("account_id") for n, a in accounts.items()}
     mesh_databases: dict[str, str] = {}
+    region = _text(_map(data.get("mesh")).get("region"))
     for name, product in _map(data.get("products")).items():
         path: YamlPath = ("products", name)
         product = _map(product)
+        key = _text(product.get("kms_key_arn"))
+        if key and key.startswith("arn:") and region and key.split(":")[3] != region:
+            # S3 encrypts a bucket's objects with a key of the bucket's own Region only.
+            yield (
+                (*path, "kms_key_arn"),
+                (
+                    f"is a key in {key.split(':')[3]}; the mesh's data is in {region} "
+                    "(S3 uses a KMS key of the bucket's Region)"
+                ),
+            )
         producer = _text(product.get("producer"))
         if producer is not None and producer not in accounts:
             yield (*path, "producer"), _unknown("account", producer, accounts)

@@ -227,3 +227,40 @@ def test_summary_counts_in_the_singular() -> None:
     assert summarize(spec) == "4 accounts (3 producers, 3 consumers), 3 products, 0 subscriptions"
     one = dataclasses.replace(spec, accounts=spec.accounts[:1], products=spec.products[:1])
     assert summarize(one) == "1 account (1 producer, 0 consumers), 1 product, 0 subscriptions"
+
+
+KEY = "arn:aws:kms:eu-west-1:011111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+MRK = "arn:aws:kms:eu-west-1:011111111111:key/mrk-" + "0123456789abcdef" * 2
+
+
+@pytest.mark.parametrize("value", [KEY, MRK, "bucket"])
+def test_kms_key_arn_is_a_key_arn_or_bucket(tmp_path: Path, value: str) -> None:
+    text = MINIMAL.replace('tables: ["*"]\n', f'tables: ["*"]\n    kms_key_arn: {value}\n')
+    spec = load_spec(_write(tmp_path / "mesh.yaml", text))
+    assert spec.product("sales.orders").kms_key_arn == value
+
+
+def test_a_malformed_kms_key_or_one_of_another_region_is_named_with_its_line(
+    tmp_path: Path,
+) -> None:
+    text = MINIMAL.replace(
+        'tables: ["*"]\n',
+        'tables: ["*"]\n    kms_key_arn: arn:aws:kms:eu-west-1:011111111111:alias/data\n',
+    )
+    path = _write(tmp_path / "mesh.yaml", text)
+    [problem] = _problems(path)
+    assert problem.startswith(
+        f"{path}:17: products.sales.orders.kms_key_arn: "
+        "'arn:aws:kms:eu-west-1:011111111111:alias/data' is not valid: expected a KMS key ARN"
+    )
+    other_region = KEY.replace("eu-west-1", "us-east-1")
+    path = _write(
+        tmp_path / "mesh.yaml",
+        MINIMAL.replace('tables: ["*"]\n', f'tables: ["*"]\n    kms_key_arn: {other_region}\n'),
+    )
+    assert _problems(path) == [
+        f"{path}:17: products.sales.orders.kms_key_arn: is a key in us-east-1; the mesh's data "
+        "is in eu-west-1 (S3 uses a KMS key of the bucket's Region)"
+    ]

@@ -22,6 +22,7 @@ from meshctl.aws.api import AccountApi
 from meshctl.aws.apply import data_filters as apply_filters
 from meshctl.aws.apply import glue as apply_glue
 from meshctl.aws.apply import iam as apply_iam
+from meshctl.aws.apply import kms as apply_kms
 from meshctl.aws.apply import mesh as apply_mesh
 from meshctl.aws.apply import records as apply_tracker
 from meshctl.aws.apply.context import ApplyContext, ChangeFailed
@@ -75,6 +76,7 @@ class Executor:
             Kind.CATALOG_POLICY: apply_mesh.catalog_policy,
             Kind.LF_TAG: apply_mesh.lf_tag,
             Kind.DATA_LOCATION: apply_mesh.data_location,
+            Kind.KMS_GRANT: apply_kms.kms_grant,
             Kind.IAM_USER: apply_iam.iam_user,
             Kind.ROLE: apply_iam.role,
             Kind.DATABASE: apply_glue.database,

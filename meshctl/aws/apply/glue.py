@@ -14,6 +14,7 @@ from typing import Any
 
 from meshctl.aws.apply.context import ApplyContext, ChangeFailed
 from meshctl.aws.read.glue import (
+    KMS_KEYS_PARAMETER,
     LF_TAGS_PARAMETER,
     MANAGED_BY_PARAMETER,
     PROTECT_PARAMETER,
@@ -98,6 +99,10 @@ def _database_input(
             parameters[PROTECT_PARAMETER] = "true"
         else:
             parameters.pop(PROTECT_PARAMETER, None)
+        if db.kms_keys:
+            parameters[KMS_KEYS_PARAMETER] = ",".join(db.kms_keys)
+        else:
+            parameters.pop(KMS_KEYS_PARAMETER, None)
         # As the helper library does: no implicit IAM_ALLOWED_PRINCIPALS grant on new tables.
         database_input["CreateTableDefaultPermissions"] = []
     if parameters:

@@ -25,6 +25,8 @@ LF_TAGS_PARAMETER = "MeshctlLfTags"
 # A product's `protect: true` travels with its mesh database, so a product removed from the file
 # is still known to be protected when the planner sees only the live database.
 PROTECT_PARAMETER = "MeshctlProtect"
+# The KMS keys a mesh database's products hold grants on, comma-separated (docs/kms.md).
+KMS_KEYS_PARAMETER = "MeshctlKmsKeys"
 DATABASE_PAGE = 100  # GetDatabases allows at most 100
 TABLE_PAGE = 1000  # SearchTables allows at most 1000
 
@@ -74,6 +76,7 @@ def database_from_api(account_id: str, raw: Mapping[str, Any]) -> Database:
         tags=_tags_from_parameters(parameters),
         managed_by_meshctl=parameters.get(MANAGED_BY_PARAMETER) == MANAGED_BY,
         protected=parameters.get(PROTECT_PARAMETER) == "true",
+        kms_keys=tuple(sorted(k for k in parameters.get(KMS_KEYS_PARAMETER, "").split(",") if k)),
     )
 
 

@@ -53,12 +53,16 @@ def read_share_arns(api: AccountApi) -> dict[tuple[str, str, str], str]:
     return shares
 
 
-def read_locations(api: AccountApi) -> tuple[str, ...]:
-    """S3 locations registered with the account's Lake Formation (ListResources pages)."""
-    arns: list[str] = []
+def read_locations(api: AccountApi) -> tuple[tuple[str, str], ...]:
+    """S3 locations registered with the account's Lake Formation, each with the role that
+    registered it ("" when ListResources names none), from ListResources pages."""
+    found: list[tuple[str, str]] = []
     for page in api.pages("lakeformation", "list_resources", page_size=PERMISSIONS_PAGE):
-        arns.extend(str(r["ResourceArn"]) for r in page.get("ResourceInfoList", []))
-    return tuple(sorted(arns))
+        found.extend(
+            (str(r["ResourceArn"]), str(r.get("RoleArn") or ""))
+            for r in page.get("ResourceInfoList", [])
+        )
+    return tuple(sorted(found))
 
 
 def read_settings(api: AccountApi) -> LakeSettings:

@@ -13,6 +13,7 @@ A missing subscription table, role or database is observed as absent, never as a
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +32,7 @@ from meshctl.aws.read.glue import (
     table_from_api,
 )
 from meshctl.aws.read.iam import MEMBER_ROLE_NAMES, read_iam
+from meshctl.aws.read.kms import read_bucket_key, read_kms_grants
 from meshctl.aws.read.lakeformation import (
     read_data_filters,
     read_grants,
@@ -45,6 +47,7 @@ from meshctl.observed import (
     DataFilter,
     Grant,
     IamUser,
+    KmsGrant,
     LakeSettings,
     ObservedMesh,
     ResourceType,
@@ -52,7 +55,7 @@ from meshctl.observed import (
     SubscriptionRecord,
     Table,
 )
-from meshctl.planning import policies
+from meshctl.planning import kms, policies
 from meshctl.planning.canonical import pathless
 from meshctl.spec.model import Account, MeshSpec
 
@@ -72,7 +75,10 @@ class _Fragment:
     settings: LakeSettings | None = None
     catalog_policy: tuple[str, str] | None = None  # (policy, PolicyHash)
     lf_tags: tuple[tuple[str, tuple[str, ...]], ...] | None = None
-    locations: tuple[str, ...] | None = None
+    locations: tuple[tuple[str, str], ...] | None = None  # (S3 ARN, role that registered it)
+    bucket_keys: list[tuple[str, str]] = field(default_factory=list)
+    kms_keys_read: list[str] = field(default_factory=list)
+    kms_grants: tuple[KmsGrant, ...] = ()
     roles: list[Role] = field(default_factory=list)
     iam_users: list[IamUser] = field(default_factory=list)
     databases: list[Database] = field(default_factory=list)
@@ -123,8 +129,36 @@ def read_mesh(
             )
             for account_id in _principal_consumers(spec, fragments)
         ]
+        former += [
+            partial(_read_key_grants, AccountApi(sessions, account_id), keys)
+            for account_id, keys in sorted(_keys_to_read(spec, fragments).items())
+        ]
         fragments += [f.result() for f in [pool.submit(task) for task in former]]
     return _merge(spec.mesh.account_id, fragments)
+
+
+def _keys_to_read(spec: MeshSpec, fragments: list[_Fragment]) -> dict[str, list[str]]:
+    """Key account → the keys whose grants a plan needs: those of the products that use a key
+    (when meshctl reaches them), and those the mesh databases record (docs/kms.md)."""
+    bucket_keys = {bucket: key for f in fragments for bucket, key in f.bucket_keys}
+    tables = [t for f in fragments for t in f.tables]
+    found: set[str] = set()
+    for product_keys in kms.product_keys(spec, bucket_keys, tables).values():
+        found.update(product_keys.keys)
+    reachable = {spec.mesh.account_id} | {a.account_id for a in spec.accounts}
+    m = spec.mesh.account_id
+    for f in fragments:
+        found.update(k for d in f.databases if d.account_id == m for k in d.kms_keys)
+    by_account: dict[str, list[str]] = {}
+    for arn in sorted(found):
+        if kms.key_account(arn) in reachable:
+            by_account.setdefault(kms.key_account(arn), []).append(arn)
+    return by_account
+
+
+def _read_key_grants(api: AccountApi, keys: list[str]) -> _Fragment:
+    grants = [g for key in keys for g in read_kms_grants(api, key)]
+    return _Fragment(kms_keys_read=list(keys), kms_grants=tuple(grants))
 
 
 # meshctl's mesh role of a member account: "DataMeshAdminProducer-<id>" / "...Consumer-<id>".
@@ -236,6 +270,11 @@ def _read_member(api: AccountApi, spec: MeshSpec, account: Account) -> _Fragment
                 for raw in search_tables(api)
                 if raw.get("DatabaseName") in sources
             ]
+        # Only `kms_key_arn: bucket` products: one read per source bucket (docs/kms.md).
+        found.bucket_keys = [
+            (bucket, read_bucket_key(api, bucket))
+            for bucket in kms.buckets_needed(spec, api.account_id, found.tables)
+        ]
     # Resource links to the mesh catalog: the producer's and the consumer's side of a product.
     for raw in list_databases(api):
         db = database_from_api(api.account_id, raw)
@@ -294,7 +333,10 @@ def _merge(mesh_account_id: str, fragments: list[_Fragment]) -> ObservedMesh:
     settings = LakeSettings()
     policy = ("", "")
     lf_tags: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    locations: tuple[str, ...] = ()
+    locations: tuple[tuple[str, str], ...] = ()
+    bucket_keys: set[tuple[str, str]] = set()
+    keys_read: set[str] = set()
+    kms_grants: list[KmsGrant] = []
     for f in fragments:
         table_exists = table_exists or bool(f.table_exists)
         records.extend(f.subscriptions)
@@ -311,6 +353,16 @@ def _merge(mesh_account_id: str, fragments: list[_Fragment]) -> ObservedMesh:
         policy = f.catalog_policy if f.catalog_policy is not None else policy
         lf_tags = f.lf_tags if f.lf_tags is not None else lf_tags
         locations = f.locations if f.locations is not None else locations
+        bucket_keys.update(f.bucket_keys)
+        keys_read.update(f.kms_keys_read)
+        kms_grants.extend(f.kms_grants)
+    # A grant belongs to the mesh database that records its key (for views).
+    key_database = {
+        k: d.name for d in databases if d.account_id == mesh_account_id for k in d.kms_keys
+    }
+    kms_grants = [
+        dataclasses.replace(g, database=key_database.get(g.key_arn, "")) for g in kms_grants
+    ]
     return ObservedMesh(
         mesh_account_id=mesh_account_id,
         subscriptions_table_exists=table_exists,
@@ -327,6 +379,10 @@ def _merge(mesh_account_id: str, fragments: list[_Fragment]) -> ObservedMesh:
         data_filters=tuple(_unique(data_filters, lambda f: f.address)),
         accepted_shares=tuple(sorted(accepted)),
         pending_invitations=tuple(sorted(pending)),
-        registered_locations=locations,
+        registered_locations=tuple(arn for arn, _ in locations),
+        location_roles=locations,
+        bucket_keys=tuple(sorted(bucket_keys)),
+        kms_keys_read=tuple(sorted(keys_read)),
+        kms_grants=tuple(kms_grants),
         principals_found=tuple(sorted(principals_found)),
     )

@@ -60,7 +60,7 @@ class Entry:
                 database = value.resource.database
             case Kind.DATABASE | Kind.RESOURCE_LINK:
                 database = value.target_database or value.name
-            case Kind.TABLE | Kind.DATA_FILTER:
+            case Kind.TABLE | Kind.DATA_FILTER | Kind.KMS_GRANT:
                 database = value.database
         # Catalog- and location-level grants belong to no product: they are mesh-wide.
         return GroupRef(Scope.DATABASE, database) if database else GroupRef(Scope.MESH)

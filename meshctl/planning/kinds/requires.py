@@ -7,14 +7,16 @@ data in, plain data out: nothing here changes an entry, and the planner orders b
 Creates and updates: a role after the user its trust names (``mesh.iam_users``), the read-only role
 after every member role, an admin role after the member role it trusts; the lake settings after the
 manager role; a mesh database after the lake settings and its LF-tags, a producer link after the
-mesh database; a table after its database; a data cells filter after its table; a grant after
+mesh database; a KMS grant after the locations this plan registers and its mesh database (which
+records the key), and a mesh database forgets a key only after the KMS grants on it are revoked;
+a table after its database; a data cells filter after its table; a grant after
 its database, table, filter and mesh role; a
 consumer link after its database and the grants that make the invitation (to the account or its
 principals); a principal's grant on a consumer link after that link; a record after the table, its
 link and grants, and the revokes that narrow it (it then runs with the deletes).
 Deletes: a record after its revokes; a resource link after the revokes on it; a data cells filter
 after the revokes on it; a table after the revokes on it and its filters; a mesh database after
-its tables, the revokes on it and the links to it; a role
+its tables, the revokes on it, the links to it and the KMS grants on its keys; a role
 after the revokes to it, a mesh admin role after the member role it trusts.
 """
 
@@ -23,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from meshctl.address import Address
-from meshctl.observed import Database, Grant, ResourceType, Role, SubscriptionRecord
+from meshctl.observed import Database, Grant, KmsGrant, ResourceType, Role, SubscriptionRecord
 from meshctl.planning import policies
 from meshctl.planning.canonical import principal_account, table_name
 from meshctl.planning.kinds.changes import Entry
@@ -52,6 +54,8 @@ def _may_wait(e: Entry, required: Entry) -> bool:
     that stops naming a user runs before that user's delete); a record's write is the exception:
     it waits for the revokes that narrow it."""
     growing = e.action is not Action.DELETE
+    if e.kind is Kind.DATABASE and required.kind is Kind.KMS_GRANT:
+        return True  # a mesh database forgets a key only once its grants on it are revoked
     return not growing or e.kind is Kind.SUBSCRIPTION or required.action is not Action.DELETE
 
 
@@ -89,6 +93,10 @@ def provides(e: Entry, m: str) -> Iterator[Need]:
                 yield ("revoke_on_table", db, table_name(grant.resource))
             if grant.resource.type is ResourceType.DATA_CELLS_FILTER:
                 yield ("revoke_on_filter", db, grant.resource.table)
+        case Kind.KMS_GRANT if deleting:
+            yield ("kms_grant_delete", e.before.key_arn)
+        case Kind.DATA_LOCATION if not deleting:
+            yield ("location_registered",)
         case Kind.TABLE if deleting:
             yield ("table_delete", e.before.database)
         case Kind.DATA_FILTER if deleting:
@@ -133,7 +141,8 @@ def _delete_requires(e: Entry, m: str) -> set[Need]:
             return {("revoke_on_filter", value.database, f"{value.table}#{value.name}")}
         case Kind.DATABASE if value.account_id == m:
             name = value.name
-            return {("table_delete", name), ("revoke_on_db", name), ("link_delete", name)}
+            keys = {("kms_grant_delete", k) for k in value.kms_keys}
+            return {("table_delete", name), ("revoke_on_db", name), ("link_delete", name), *keys}
         case Kind.DATABASE | Kind.RESOURCE_LINK:  # a link: its principals' DESCRIBE goes first
             return {("revoke_on_link", value.account_id, value.name)}
         case Kind.ROLE:
@@ -164,7 +173,10 @@ def _grow_requires(e: Entry, m: str) -> set[Need]:
             db: Database = value
             if db.account_id == m:
                 tags = {_address(Kind.LF_TAG, "", k) for k, _ in db.tags}
-                return {_address(Kind.LAKE_SETTINGS, "", ""), *tags}
+                before: Database | None = e.before if e.action is Action.UPDATE else None
+                forgotten = set(before.kms_keys) - set(db.kms_keys) if before else set()
+                keys = {("kms_grant_delete", k) for k in forgotten}
+                return {_address(Kind.LAKE_SETTINGS, "", ""), *tags, *keys}
             return {_address(Kind.DATABASE, m, db.target_database)}
         case Kind.TABLE:
             return {_address(Kind.DATABASE, m, value.database)}
@@ -172,6 +184,9 @@ def _grow_requires(e: Entry, m: str) -> set[Need]:
             return {_address(Kind.TABLE, m, f"{value.database}.{value.table}")}
         case Kind.GRANT:
             return _grant_requires(value, m)
+        case Kind.KMS_GRANT:
+            kms_grant: KmsGrant = value
+            return {("location_registered",), _address(Kind.DATABASE, m, kms_grant.database)}
         case Kind.RESOURCE_LINK:
             link: Database = value
             return {
