@@ -106,6 +106,8 @@ def _products(found: Found, observed: ObservedMesh) -> None:
                 description=_CONTROL_BUT_TAB_NEWLINE.sub(" ", db.description)[:2048],
                 tags=tuple(sorted(tags.items())),
                 protect=db.protected,
+                # One key recorded: the product's (docs/kms.md); several belong to no one product.
+                kms_key_arn=db.kms_keys[0] if len(db.kms_keys) == 1 else "",
             )
         )
 

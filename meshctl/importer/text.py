@@ -51,6 +51,7 @@ class FoundProduct:
     tags: tuple[tuple[str, str], ...] = ()
     protect: bool = False
     owners: dict[str, str] = field(default_factory=dict)  # owner -> note
+    kms_key_arn: str = ""  # the key its mesh database records meshctl's KMS grants on
 
 
 @dataclass
@@ -167,6 +168,8 @@ def _render_product(p: FoundProduct, producer: str) -> list[str]:
         out += [f"      {_scalar(k)}: {_scalar(v)}" for k, v in p.tags]
     if p.protect:
         out.append("    protect: true")
+    if p.kms_key_arn:
+        out.append(f"    kms_key_arn: {_scalar(p.kms_key_arn)}")
     return out
 
 

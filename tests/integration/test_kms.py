@@ -8,6 +8,7 @@ is empty, removing the product revokes the grant, and a key meshctl cannot reach
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,9 +16,14 @@ from support.faults import FaultInjector, FaultKind
 from support.sandbox import InProcessSandbox
 
 from meshctl.applier import Status
+from meshctl.aws.read.for_import import read_for_import
+from meshctl.aws.sessions import AccountSessions
 from meshctl.engine import Engine
+from meshctl.importer.build import import_mesh
 from meshctl.planning.plan import Action, Kind, Plan
 from meshctl.sandbox.seed import bucket_name
+from meshctl.spec.load import load_spec
+from meshctl.spec.model import MeshSettings
 
 from .test_apply import LOGISTICS, LOGISTICS_DB, MESH, Mesh
 
@@ -199,3 +205,16 @@ def test_a_create_grant_whose_answer_was_lost_makes_one_grant(on_kms: tuple[Mesh
     assert run.result.ok
     assert _meshctl_grant(mesh.sandbox, key) == (GRANT_NAME, SLR, ["Decrypt", "DescribeKey"])
     assert not Engine(mesh.file.path).plan().has_changes
+
+
+def test_import_writes_the_key_back_and_the_imported_file_plans_no_kms_change(
+    on_kms: tuple[Mesh, str], tmp_path: Path
+) -> None:
+    mesh, key = on_kms
+    mesh.apply_ok()
+    settings = MeshSettings(MESH, "us-east-1")
+    text = import_mesh(settings, read_for_import(settings, AccountSessions(settings)))
+    path = tmp_path / "imported.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert load_spec(path).product(PRODUCT).kms_key_arn == key
+    assert _kms_changes(Engine(path).plan()) == []
