@@ -218,3 +218,31 @@ def test_import_writes_the_key_back_and_the_imported_file_plans_no_kms_change(
     path.write_text(text, encoding="utf-8")
     assert load_spec(path).product(PRODUCT).kms_key_arn == key
     assert _kms_changes(Engine(path).plan()) == []
+
+
+def test_the_grantee_is_the_role_that_registered_the_location(on_kms: tuple[Mesh, str]) -> None:
+    """Locations registered by someone else with a role of their own: that role reads the data
+    for Lake Formation (ListResources' RoleArn), so that role gets the grant."""
+    mesh, key = on_kms
+    session = mesh.sandbox.session(MESH)
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lakeformation.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    role = session.client("iam").create_role(
+        RoleName="DataLakeRegistration", AssumeRolePolicyDocument=json.dumps(trust)
+    )["Role"]["Arn"]
+    glue = mesh.sandbox.session(LOGISTICS).client("glue")
+    for table in glue.get_tables(DatabaseName="logistics")["TableList"]:
+        location = table["StorageDescriptor"]["Location"]
+        session.client("lakeformation").register_resource(
+            ResourceArn="arn:aws:s3:::" + location.removeprefix("s3://").rstrip("/"), RoleArn=role
+        )
+    mesh.apply_ok()
+    assert _meshctl_grant(mesh.sandbox, key) == (GRANT_NAME, role, ["Decrypt", "DescribeKey"])

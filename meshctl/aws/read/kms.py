@@ -15,8 +15,9 @@ from meshctl.planning.kms import GRANT_PREFIX
 
 GRANTS_PAGE = 100  # ListGrants' largest Limit
 # GetBucketEncryption of a bucket without default encryption (before S3 encrypted every bucket
-# with SSE-S3 by default, and still in some emulators).
-_NO_ENCRYPTION = frozenset({"ServerSideEncryptionConfigurationNotFoundError"})
+# with SSE-S3 by default, and still in some emulators), or of a bucket that does not exist (a
+# missing source is the held product's message, not a reason to fail the plan).
+_NO_ENCRYPTION = frozenset({"ServerSideEncryptionConfigurationNotFoundError", "NoSuchBucket"})
 
 
 def read_bucket_key(api: AccountApi, bucket: str) -> str:

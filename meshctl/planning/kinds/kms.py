@@ -44,7 +44,7 @@ def desire_kms_grants(spec: MeshSpec, seen: Seen, desired: Desired) -> Grants:
         desired.warnings.extend(keys.notes)
         producer = spec.account(product.producer).account_id
         tables = kms.source_tables(product, producer, observed.tables)
-        grantees = sorted({_registered_by(location_arn(t.location), roles, m) for t in tables})
+        grantees = sorted({registering_role(location_arn(t.location), roles, m) for t in tables})
         if not grantees:  # no source table read: meshctl will register with its own role
             grantees = [kms.service_linked_role(m)]
         for arn in keys.unreachable:
@@ -81,7 +81,7 @@ def desire_kms_grants(spec: MeshSpec, seen: Seen, desired: Desired) -> Grants:
     return wanted
 
 
-def _registered_by(arn: str, roles: dict[str, str], m: str) -> str:
+def registering_role(arn: str, roles: dict[str, str], m: str) -> str:
     """The role that registered the longest registered location holding ``arn``; Lake
     Formation's service-linked role when it names none (or when meshctl registers it now)."""
     covering = [r for r in roles if arn == r or arn.startswith(r.rstrip("/") + "/")]
