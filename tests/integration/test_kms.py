@@ -246,3 +246,25 @@ def test_the_grantee_is_the_role_that_registered_the_location(on_kms: tuple[Mesh
         )
     mesh.apply_ok()
     assert _meshctl_grant(mesh.sandbox, key) == (GRANT_NAME, role, ["Decrypt", "DescribeKey"])
+
+
+def test_a_revoke_that_failed_keeps_the_mesh_database_and_the_next_apply_finishes(
+    on_kms: tuple[Mesh, str],
+) -> None:
+    """The mesh database records the key: it is deleted only once the grant is revoked, so a
+    failed revoke leaves the next plan the key to read."""
+    mesh, key = on_kms
+    mesh.apply_ok()
+    mesh.file.remove_product(PRODUCT)
+    refused = FaultInjector(
+        1.0,
+        operations=frozenset({"RevokeGrant"}),
+        error=(400, "AccessDeniedException", "injected: no kms:RevokeGrant"),
+    )
+    run = mesh.apply(before_execute=lambda engine: refused.install(engine.sessions))
+    statuses = run.statuses()
+    assert statuses[f"database.{MESH}/{LOGISTICS_DB}"] is Status.SKIPPED
+    assert len(_grants(mesh.sandbox, key)) == 1
+
+    mesh.apply_ok()
+    assert _grants(mesh.sandbox, key) == []
