@@ -301,6 +301,7 @@ def _register_subcommands() -> None:
     """Add the commands defined in other modules; idempotent (tests call it too)."""
     from meshctl.cli.access import access_command
     from meshctl.cli.catalog import catalog_command
+    from meshctl.cli.deployer import deployer_policy_command
     from meshctl.cli.doctor import doctor_command
     from meshctl.cli.edits import approve_command, deny_command, request_command, revoke_command
     from meshctl.cli.extra import import_command, schema_command
@@ -323,6 +324,7 @@ def _register_subcommands() -> None:
     app.command("revoke")(revoke_command)
     app.command("catalog")(catalog_command)
     app.command("doctor")(doctor_command)
+    app.command("deployer-policy")(deployer_policy_command)
 
 
 def _debug_first(args: list[str]) -> list[str]:

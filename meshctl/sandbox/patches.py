@@ -19,6 +19,9 @@ tests/sandbox/ that fails on plain moto.
 - patch_kms: CreateGrant with a Name and identical parameters returns the existing grant.
 - patch_iam: DeleteUser/DeleteGroup DeleteConflict while members, keys, logins, policies remain;
   CreateRole/UpdateAssumeRolePolicy refuse a trust policy naming a role or user that does not exist.
+- patch_authorization: (when a test turns moto's IAM authorization on) requests authorized against
+  the resources they name, TransactWriteItems per item, what Lake Formation does as the caller,
+  AccessDeniedException in each JSON service's protocol; ``recording()`` of the pairs checked.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ def apply_patches() -> None:
                 f"meshctl's sandbox patches target moto {EXPECTED_MOTO}, found {moto.__version__}"
             )
         from meshctl.sandbox import (
+            patch_authorization,
             patch_dynamodb,
             patch_glue,
             patch_iam,
@@ -65,6 +69,7 @@ def apply_patches() -> None:
         patch_iam.install()
         patch_dynamodb.install()
         patch_kms.install()
+        patch_authorization.install()
         _applied = True
 
 

@@ -1,0 +1,142 @@
+"""A mesh run by a deployer holding only the generated policies, with moto's IAM authorization on.
+
+Every account gets the role ``MeshctlDeployer`` (finance reaches it by its ``role_arn``) with the
+policy ``meshctl deployer-policy`` prints for its side; meshctl runs as the mesh account's deployer
+(as in CI, where GitHub OIDC assumes it), so it uses those credentials in the mesh account and
+assumes each member's deployer from them. Setup (seeding the producers, the roles) happens before
+authorization is switched on, as the bootstrap identity; ``admin()`` switches it off for a moment
+to change a policy.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import boto3
+import pytest
+from moto.core.authorization import disable_iam_authentication, enable_iam_authentication
+
+from meshctl.aws.read.for_import import read_for_import
+from meshctl.aws.sessions import AccountSessions
+from meshctl.engine import Engine
+from meshctl.errors import MeshctlError
+from meshctl.importer.build import import_mesh
+from meshctl.planning.deployer_policy import DEPLOYER_ROLE, Side, deployer_policy
+from meshctl.planning.live_access import live_access
+from meshctl.sandbox.patch_authorization import Checked, recording
+from meshctl.sandbox.seed import seed_producers
+from meshctl.spec.load import load_spec
+from meshctl.spec.model import MeshSpec
+from support.sandbox import InProcessSandbox
+
+MESH_FILE = Path(__file__).resolve().parents[1] / "data" / "deployer" / "mesh.yaml"
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+POLICY_NAME = "meshctl-deployer"
+PHASES = ("plan", "apply", "plan again", "import", "access")
+
+
+def _trust(principal: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"AWS": principal}, "Action": "sts:AssumeRole"}
+            ],
+        }
+    )
+
+
+@dataclass
+class DeployerMesh:
+    sandbox: InProcessSandbox
+    spec: MeshSpec
+    path: Path
+    env: pytest.MonkeyPatch
+    checked: list[Checked] = field(default_factory=list)
+
+    @property
+    def mesh_id(self) -> str:
+        return self.spec.mesh.account_id
+
+    def accounts(self) -> list[tuple[str, Side]]:
+        return [(self.mesh_id, Side.MESH)] + [
+            (a.account_id, Side.MEMBER) for a in self.spec.accounts
+        ]
+
+    def put_policies(self, without: Iterable[str] = ()) -> None:
+        """The deployer role of every account holds the generated policy of its side."""
+        dropped = tuple(without)
+        with disable_iam_authentication():
+            for account_id, side in self.accounts():
+                iam = self.sandbox.session(account_id).client("iam")
+                iam.put_role_policy(
+                    RoleName=DEPLOYER_ROLE,
+                    PolicyName=POLICY_NAME,
+                    PolicyDocument=json.dumps(deployer_policy(self.spec, side, without=dropped)),
+                )
+
+    @contextmanager
+    def enforced(self) -> Iterator[list[Checked]]:
+        """Authorization on, and the pairs it checked."""
+        with recording() as checked, enable_iam_authentication():
+            yield checked
+
+    def engine(self) -> Engine:
+        return Engine(self.path, clock=lambda: NOW)
+
+    def run(self, phase: str) -> list[str]:
+        """One step as the deployer: the errors it met ([] when it all worked)."""
+        try:
+            if phase in ("plan", "plan again"):
+                plan = self.engine().plan()
+                if phase == "plan again" and plan.has_changes:
+                    return [f"second plan not empty: {len(plan.changes)} changes"]
+                return [f"held: {h}" for h in plan.held]
+            if phase == "apply":
+                engine = self.engine()
+                with engine.locked("apply"):
+                    result = engine.execute(engine.plan(), max_revokes=100, allow_mass_revoke=False)
+                return [f"{r.change.address}: {r.error}" for r in result.results if r.error]
+            if phase == "import":
+                sessions = AccountSessions(self.spec.mesh)
+                text = import_mesh(self.spec.mesh, read_for_import(self.spec.mesh, sessions))
+                return [] if "products:" in text else ["import found no products"]
+            if phase == "access":
+                engine = self.engine()
+                rows = live_access(self.spec, engine.observe(), engine.today)
+                return [] if rows else ["access shows no rows"]
+        except MeshctlError as exc:
+            return [str(exc)]
+        raise ValueError(phase)
+
+    def run_all(self, phases: Iterable[str] = PHASES) -> dict[str, list[str]]:
+        return {phase: errors for phase in phases if (errors := self.run(phase))}
+
+
+def build(
+    sandbox: InProcessSandbox, env: pytest.MonkeyPatch, path: Path = MESH_FILE
+) -> DeployerMesh:
+    """Seeded producers, a deployer role with its policy in every account, and meshctl's
+    credentials those of the mesh deployer. Authorization is still off."""
+    spec = load_spec(path)
+    seed_producers(spec, sandbox.session)
+    mesh = DeployerMesh(sandbox, spec, path, env)
+    deployer = f"arn:aws:iam::{mesh.mesh_id}:role/{DEPLOYER_ROLE}"
+    bootstrap = boto3.Session(region_name=spec.mesh.region)
+    for account_id, side in mesh.accounts():
+        iam = sandbox.session(account_id).client("iam")
+        principal = f"arn:aws:iam::{account_id}:root" if side is Side.MESH else deployer
+        iam.create_role(RoleName=DEPLOYER_ROLE, AssumeRolePolicyDocument=_trust(principal))
+    mesh.put_policies()
+    creds = bootstrap.client("sts").assume_role(RoleArn=deployer, RoleSessionName="ci-deployer")[
+        "Credentials"
+    ]
+    env.setenv("AWS_ACCESS_KEY_ID", creds["AccessKeyId"])
+    env.setenv("AWS_SECRET_ACCESS_KEY", creds["SecretAccessKey"])
+    env.setenv("AWS_SESSION_TOKEN", creds["SessionToken"])
+    return mesh
