@@ -208,6 +208,10 @@ def _service_of(headers: Any) -> str:
 def _authorize(self: Any, resource: str = "*") -> None:
     from moto.iam.access_control import IAMRequest
 
+    enforcing = ActionAuthenticatorMixin.request_count >= settings.INITIAL_NO_AUTH_ACTION_COUNT
+    if not enforcing and not _recordings:  # the usual sandbox: nothing to evaluate
+        ActionAuthenticatorMixin.request_count += 1
+        return
     service = _service_of(self.headers)
     operation = self._get_action()
     try:
@@ -216,7 +220,7 @@ def _authorize(self: Any, resource: str = "*") -> None:
         pairs = [(f"{service}:{operation}", resource)]
     account = self.current_account
     _record([Checked(account, action, res) for action, res in pairs])
-    if ActionAuthenticatorMixin.request_count < settings.INITIAL_NO_AUTH_ACTION_COUNT:
+    if not enforcing:
         ActionAuthenticatorMixin.request_count += 1
         return
     if self.headers.get("X-Amz-Target") in ActionAuthenticatorMixin.PUBLIC_OPERATIONS:
