@@ -52,7 +52,7 @@ bench: $(STAMP)
 
 # Every crash point of a full apply (make test runs a sample of them).
 reliability: $(STAMP)
-	MESHCTL_CRASH_SWEEP=full MESHCTL_STATE_MACHINE_EXAMPLES=100 $(BIN)/pytest -n 2 tests/reliability
+	MESHCTL_CRASH_SWEEP=full MESHCTL_STATE_MACHINE_EXAMPLES=100 MESHCTL_DEPLOYER_EACH=1 $(BIN)/pytest -n 2 tests/reliability
 
 # One markdown table of scale, fault and crash figures (bench/REPORT.md).
 report: $(STAMP)
