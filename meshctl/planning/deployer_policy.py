@@ -402,16 +402,19 @@ FEATURES: tuple[Feature, ...] = (
         _has_members,
     ),
     Feature(
-        "subscriptions with principals: DESCRIBE on the consumer's resource link (plan, apply)",
+        # A subscription record that ever named principals keeps them, so plan reads that
+        # consumer's link grants even after the file drops them.
+        "read grants on consumers' resource links (plan)",
+        (Need("ReadLinkGrants", Side.MEMBER, ("lakeformation:ListPermissions",), (Res.ANY,)),),
+        _has_members,
+    ),
+    Feature(
+        "subscriptions with principals: DESCRIBE on the consumer's resource link (apply)",
         (
             Need(
                 "LinkGrants",
                 Side.MEMBER,
-                (
-                    "lakeformation:BatchGrantPermissions",
-                    "lakeformation:BatchRevokePermissions",
-                    "lakeformation:ListPermissions",
-                ),
+                ("lakeformation:BatchGrantPermissions", "lakeformation:BatchRevokePermissions"),
                 (Res.ANY,),
             ),
         ),

@@ -4,7 +4,8 @@ A deployer holding only the generated policies runs plan, apply, a second plan, 
 `meshctl access` of tests/data/deployer/mesh.yaml (every feature: a ["*"] product and listed
 tables, column and row restrictions, principals, iam_users, a denied and a pending subscription)
 with moto's IAM authorization on (and the sandbox's resource-level evaluation,
-patch_authorization). Then each statement is shown to be needed: without it, the step that needs it
+patch_authorization), then applies mesh-after-removal.yaml (deletes of every kind) with the same
+policies. Then each statement is shown to be needed: without it, the step that needs it
 fails with AccessDenied for an action only that statement allows. Reads are shown on the applied
 mesh; apply's statements are removed a few at a time from a fresh mesh (each failure is checked to
 be one only the removed statement explains); tests/reliability/test_deployer_policy_each.py removes
@@ -14,7 +15,7 @@ every statement alone.
 from __future__ import annotations
 
 import pytest
-from support.deployer import PHASES, DeployerMesh, build
+from support.deployer import PHASES, REMOVED_FILE, DeployerMesh, build
 from support.deployer_proof import (
     FREE_ACTIONS,
     allows,
@@ -28,6 +29,7 @@ from support.sandbox import InProcessSandbox
 
 from meshctl.planning.deployer_policy import Side, deployer_policy
 from meshctl.sandbox.patch_authorization import Checked
+from meshctl.spec.load import load_spec
 
 # Apply's statements, in the order apply first needs them. A change that fails skips what depends
 # on it (users → roles → lake settings → mesh databases → filters → grants → links → records), so
@@ -53,6 +55,7 @@ APPLY_STEPS = (
     ("LakeFormationSharing",),
     ("AcceptInvitations",),
     ("ResourceLinks",),
+    ("LinkGrants",),
 )
 # Statements every read needs; each is removed from the applied mesh, before a plan.
 READ_STATEMENTS = (
@@ -64,7 +67,7 @@ READ_STATEMENTS = (
     "ReadLakeFormation",
     "ReadMemberCatalog",
     "ReadInvitations",
-    "LinkGrants",
+    "ReadLinkGrants",
 )
 
 
@@ -86,7 +89,7 @@ def test_a_deployer_with_only_the_generated_policies_runs_every_command(
     sandbox: InProcessSandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     mesh = build(sandbox, monkeypatch)
-    errors, checked = _run(mesh, PHASES)
+    errors, checked = _run(mesh, (*PHASES, "remove"))
     assert errors == {}
     pairs = {c for seen in checked.values() for c in seen if c.action not in FREE_ACTIONS}
     services = {c.action.split(":")[0] for c in pairs}
@@ -134,3 +137,15 @@ def test_without_any_one_statement_the_step_needing_it_is_denied_that_action(
         if not caused_by(mesh.spec, sid, denials(errors.get("plan", []))):
             unproven.append((sid, "plan", errors.get("plan", [])))
     assert [(sid, phase) for sid, phase, _ in unproven] == [], unproven
+    # A removal needs the policy of the file before it (docs/deployer-policy.md): the new file's
+    # names nothing of what goes. Once applied, the new file's policy is enough.
+    removed = load_spec(REMOVED_FILE)
+    mesh.put_policies(spec=removed)
+    errors, _ = _run(mesh, ("remove",))
+    finance = mesh.spec.account("finance").account_id  # the removed product's producer
+    gone = f"arn:aws:glue:us-east-1:{finance}:database/finance-invoices"  # its resource link
+    assert ("glue:DeleteDatabase", gone) in denials(errors["remove"])
+    mesh.put_policies()
+    assert _run(mesh, ("remove",))[0] == {}
+    mesh.put_policies(spec=removed)
+    assert _run(mesh, ("plan after removal",))[0] == {}

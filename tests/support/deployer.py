@@ -35,6 +35,9 @@ from meshctl.spec.model import MeshSpec
 from support.sandbox import InProcessSandbox
 
 MESH_FILE = Path(__file__).resolve().parents[1] / "data" / "deployer" / "mesh.yaml"
+# The same mesh after removals (a product, subscriptions with a row filter and with principals,
+# iam_users), applied with MESH_FILE's policies, as docs/deployer-policy.md says to.
+REMOVED_FILE = MESH_FILE.with_name("mesh-after-removal.yaml")
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 POLICY_NAME = "meshctl-deployer"
 PHASES = ("plan", "apply", "plan again", "import", "access")
@@ -68,16 +71,18 @@ class DeployerMesh:
             (a.account_id, Side.MEMBER) for a in self.spec.accounts
         ]
 
-    def put_policies(self, without: Iterable[str] = ()) -> None:
-        """The deployer role of every account holds the generated policy of its side."""
+    def put_policies(self, without: Iterable[str] = (), spec: MeshSpec | None = None) -> None:
+        """The deployer role of every account holds the generated policy of its side (for
+        ``spec``, default the mesh's own)."""
         dropped = tuple(without)
+        spec = spec or self.spec
         with disable_iam_authentication():
             for account_id, side in self.accounts():
                 iam = self.sandbox.session(account_id).client("iam")
                 iam.put_role_policy(
                     RoleName=DEPLOYER_ROLE,
                     PolicyName=POLICY_NAME,
-                    PolicyDocument=json.dumps(deployer_policy(self.spec, side, without=dropped)),
+                    PolicyDocument=json.dumps(deployer_policy(spec, side, without=dropped)),
                 )
 
     @contextmanager
@@ -86,22 +91,26 @@ class DeployerMesh:
         with recording() as checked, enable_iam_authentication():
             yield checked
 
-    def engine(self) -> Engine:
-        return Engine(self.path, clock=lambda: NOW)
+    def engine(self, path: Path | None = None) -> Engine:
+        return Engine(path or self.path, clock=lambda: NOW)
 
     def run(self, phase: str) -> list[str]:
         """One step as the deployer: the errors it met ([] when it all worked)."""
         try:
-            if phase in ("plan", "plan again"):
-                plan = self.engine().plan()
-                if phase == "plan again" and plan.has_changes:
+            if phase in ("plan", "plan again", "plan after removal"):
+                removed = phase == "plan after removal"
+                plan = self.engine(REMOVED_FILE if removed else None).plan()
+                if phase != "plan" and plan.has_changes:
                     return [f"second plan not empty: {len(plan.changes)} changes"]
                 return [f"held: {h}" for h in plan.held]
-            if phase == "apply":
-                engine = self.engine()
+            if phase in ("apply", "remove"):
+                engine = self.engine(REMOVED_FILE if phase == "remove" else None)
                 with engine.locked("apply"):
                     result = engine.execute(engine.plan(), max_revokes=100, allow_mass_revoke=False)
-                return [f"{r.change.address}: {r.error}" for r in result.results if r.error]
+                failed = [f"{r.change.address}: {r.error}" for r in result.results if r.error]
+                if phase == "remove" and not failed and engine.plan().has_changes:
+                    failed.append("plan after the removals is not empty")
+                return failed
             if phase == "import":
                 sessions = AccountSessions(self.spec.mesh)
                 text = import_mesh(self.spec.mesh, read_for_import(self.spec.mesh, sessions))
