@@ -24,7 +24,7 @@ from enum import StrEnum
 from meshctl.planning.policies import MESH_ROLE_PATH, Document
 from meshctl.spec.model import Account, MeshSpec, Product
 
-DEPLOYER_ROLE = "MeshctlDeployer"
+DEPLOYER_ROLE = "MeshctlDeployer"  # aws.sessions.DEFAULT_ROLE_NAME (planning cannot import aws)
 _VERSION = "2012-10-17"
 # Lake Formation's service-linked role, used to register product locations (UseServiceLinkedRole).
 LF_SERVICE_ROLE = (
@@ -464,7 +464,7 @@ def _resources(spec: MeshSpec, side: Side, res: Res) -> list[str]:
         case Res.SUBSCRIPTION_INDEXES:
             return [f"arn:aws:dynamodb:{region}:{m}:table/{table}/index/*"]
         case Res.LOCK_TABLE:
-            return [f"arn:aws:dynamodb:{region}:{m}:table/{table}-Locks"]
+            return [f"arn:aws:dynamodb:{region}:{m}:table/{spec.mesh.locks_table}"]
         case Res.MESH_ROLES | Res.MESH_USERS | Res.MESH_GROUPS:
             kind = res.value.removeprefix("mesh_").removesuffix("s")
             return [f"arn:aws:iam::{a}:{kind}{MESH_ROLE_PATH}*" for a in accounts]
