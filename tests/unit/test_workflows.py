@@ -151,7 +151,8 @@ def test_plan_runs_on_mesh_pull_requests_and_comments_once() -> None:
     assert commands == ["validate", "codeowners", "approvals", "plan"]
     plan = next(s for s in job["steps"] if s.get("id") == "plan")
     args = shlex.split(plan["with"]["args"])
-    assert args == ["--format", "markdown", "--detailed-exitcode", "--out", "plan.json"]
+    assert args[:5] == ["--format", "markdown", "--detailed-exitcode", "--out", "plan.json"]
+    assert args[5:] in ([], ["${{", "steps.policies.outputs.args", "}}"])  # --policy DIR, if any
     upload = next(s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/upload-"))
     assert upload["with"]["path"] == "plan.json"
     comment = next(s for s in job["steps"] if "github-script" in str(s.get("uses", "")))
@@ -533,3 +534,37 @@ def test_hook_validates_each_file_and_each_mesh_d_once(tmp_path: Path) -> None:
     failed = run("bad/mesh.yaml", "mesh.yaml")
     assert failed.returncode == 1
     assert "bad/mesh.yaml:" in failed.stderr and "mesh.yaml: valid" in failed.stdout
+
+
+# --- policies as code (issue 17) ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "command"), [("plan", "plan"), ("apply", "apply")])
+def test_plan_and_apply_check_the_repositorys_policies_when_it_has_them(
+    name: str, command: str, tmp_path: Path
+) -> None:
+    """The policies step turns an existing policies/ into `--policy policies/` for the command
+    (a real flag of it), and into nothing when the repository has no policies."""
+    steps = [step for job in _jobs(name).values() for step in job["steps"]]
+    [finder] = [s for s in steps if s.get("id") == "policies"]
+    [runner] = [s for s in steps if s.get("uses") == "./" and s["with"]["command"] == command]
+    assert steps.index(finder) < steps.index(runner)
+    assert "${{ steps.policies.outputs.args }}" in runner["with"]["args"]
+    assert "--policy" in _flags(_resolve([command]))
+
+    def outputs(with_policies: bool) -> str:
+        work = tmp_path / str(with_policies)
+        work.mkdir()
+        if with_policies:
+            (work / "policies").mkdir()
+        out = work / "github_output"
+        out.touch()
+        env = {**os.environ, "GITHUB_OUTPUT": str(out), "POLICY_DIR": "policies"}
+        done = subprocess.run(["bash", "-c", finder["run"]], cwd=work, env=env, check=False)
+        assert done.returncode == 0
+        return out.read_text()
+
+    assert outputs(True) == "args=--policy policies\n"
+    assert outputs(False) == ""
+    if name == "plan":
+        assert "policies/**" in _on(_load(WORKFLOWS[name]))["pull_request"]["paths"]
