@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from meshctl.cli.app import FileOption
 from meshctl.cli.extra import CredsOption
 from meshctl.errors import MeshctlError
 
@@ -21,12 +22,7 @@ _FORMATS = ("text", "json", "markdown")
 
 
 def access_command(
-    file: Annotated[
-        Path,
-        typer.Option(
-            "-f", "--file", help="Mesh file, or a directory whose *.yaml/*.yml files are merged."
-        ),
-    ] = Path("mesh.yaml"),
+    file: FileOption = Path("mesh.yaml"),
     consumer: Annotated[
         str | None, typer.Option("--consumer", help="Only this account (by name) and its roles.")
     ] = None,

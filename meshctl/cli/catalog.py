@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from meshctl.cli.app import FileOption
 from meshctl.cli.extra import CredsOption
 from meshctl.errors import MeshctlError
 from meshctl.spec.model import MeshSpec
@@ -26,12 +27,7 @@ def catalog_command(
     out: Annotated[
         Path, typer.Option("--out", help="Folder to write the site to (created if missing).")
     ],
-    file: Annotated[
-        Path,
-        typer.Option(
-            "-f", "--file", help="Mesh file, or a directory whose *.yaml/*.yml files are merged."
-        ),
-    ] = Path("mesh.yaml"),
+    file: FileOption = Path("mesh.yaml"),
     offline: Annotated[
         bool,
         typer.Option("--offline", help="From the file alone: no AWS call, tables without columns."),

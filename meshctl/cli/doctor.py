@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from meshctl.cli.app import FileOption
 from meshctl.cli.extra import CredsOption
 from meshctl.errors import MeshctlError
 
@@ -20,12 +21,7 @@ _FORMATS = ("text", "json")
 
 
 def doctor_command(
-    file: Annotated[
-        Path,
-        typer.Option(
-            "-f", "--file", help="Mesh file, or a directory whose *.yaml/*.yml files are merged."
-        ),
-    ] = Path("mesh.yaml"),
+    file: FileOption = Path("mesh.yaml"),
     output_format: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
     stats: Annotated[
         bool, typer.Option("--stats", help="Print AWS calls per account, service and operation.")

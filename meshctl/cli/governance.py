@@ -16,17 +16,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from meshctl.cli.app import FileOption
 from meshctl.errors import MeshctlError
 
 if TYPE_CHECKING:
     from meshctl.planning.codeowners import Codeowners
 
-FileOption = Annotated[
-    Path,
-    typer.Option(
-        "-f", "--file", help="Mesh file, or a directory whose *.yaml/*.yml files are merged."
-    ),
-]
 _FORMATS = ("text", "markdown", "json")
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.cli import Listener
 from support.sandbox import ServerSandbox
 
 from meshctl.sandbox.seed import seed_producers
@@ -17,3 +19,11 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "mesh.yaml"
 def server(sandbox_server: ServerSandbox) -> ServerSandbox:
     seed_producers(load_spec(EXAMPLE), sandbox_server.session)
     return sandbox_server
+
+
+@pytest.fixture
+def listener() -> Iterator[Listener]:
+    """A closed-for-business AWS endpoint that counts the connections made to it."""
+    found = Listener()
+    yield found
+    found.sock.close()

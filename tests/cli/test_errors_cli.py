@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.cli import Listener
 from support.sandbox import ServerSandbox, run_meshctl
 
 from meshctl import __version__
@@ -63,34 +64,6 @@ def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-class Listener:
-    """A TCP port that accepts connections (the kernel completes them) and counts them."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.endpoint = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-
-    def connections(self) -> int:
-        self.sock.setblocking(False)
-        count = 0
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except BlockingIOError:
-                return count
-            conn.close()
-            count += 1
-
-
-@pytest.fixture
-def listener() -> Iterator[Listener]:
-    found = Listener()
-    yield found
-    found.sock.close()
 
 
 def _assert_user_error(proc: subprocess.CompletedProcess[str]) -> None:

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 import yaml
-from support.cli import meshctl
+from support.cli import Listener, meshctl
 from support.sandbox import ServerSandbox, run_meshctl
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -213,34 +212,6 @@ def test_a_saved_plan_that_recorded_a_mandatory_violation_is_refused(
 
 
 # --- broken policy files: an error naming file, line and field, and no AWS call --------------
-
-
-class Listener:
-    """A TCP port that accepts connections and counts them (as in test_errors_cli.py)."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.endpoint = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-
-    def connections(self) -> int:
-        self.sock.setblocking(False)
-        count = 0
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except BlockingIOError:
-                return count
-            conn.close()
-            count += 1
-
-
-@pytest.fixture
-def listener() -> Any:
-    found = Listener()
-    yield found
-    found.sock.close()
 
 
 def _env(endpoint: str) -> dict[str, str]:
