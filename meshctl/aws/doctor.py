@@ -39,6 +39,7 @@ from meshctl.planning.doctor import (
     SourceTable,
     Trail,
 )
+from meshctl.planning.kms import bucket_of
 from meshctl.spec.model import MeshSpec
 
 MAX_WORKERS = 8
@@ -215,11 +216,7 @@ def _read_producer(api: AccountApi, sources: set[str], found: _Found) -> None:
             SourceTable(api.account_id, str(raw["DatabaseName"]), str(raw["Name"]), location)
         )
     found.producers_read.add(api.account_id)
-    names = {
-        t.location.removeprefix("s3://").split("/", 1)[0]
-        for t in found.tables
-        if t.location.startswith("s3://")
-    }
+    names = {bucket_of(t.location) for t in found.tables} - {""}
     found.buckets = [_read_bucket(api, name) for name in sorted(names)]
 
 

@@ -17,16 +17,8 @@ from enum import StrEnum
 
 from meshctl.planning.canonical import IAM_ALLOWED_PRINCIPALS, iam_principal, pathless
 from meshctl.planning.kinds.catalog import location_arn
+from meshctl.planning.kms import service_linked_role
 from meshctl.spec.model import PRINCIPALS_MIN_VERSION, MeshSpec
-
-# The role RegisterResource(UseServiceLinkedRole=True) uses: apply registers product locations so.
-LF_SERVICE_ROLE = (
-    "role/aws-service-role/lakeformation.amazonaws.com/AWSServiceRoleForLakeFormationDataAccess"
-)
-
-
-def lf_service_role(account_id: str) -> str:
-    return f"arn:aws:iam::{account_id}:{LF_SERVICE_ROLE}"
 
 
 class Status(StrEnum):
@@ -516,7 +508,7 @@ def _registration_role(facts: DoctorFacts) -> str:
     for location in facts.locations or ():
         if location.role_arn:
             return location.role_arn
-    return lf_service_role(facts.mesh_account_id)
+    return service_linked_role(facts.mesh_account_id)
 
 
 def _decrypt_statement(role: str) -> str:

@@ -18,14 +18,14 @@ from meshctl.planning.doctor import (
     Status,
     diagnose,
     failed,
-    lf_service_role,
 )
+from meshctl.planning.kms import service_linked_role
 
 from .test_apply import MARKETING, MESH, SALES, SALES_DB, Mesh
 
 DEPLOYER = f"arn:aws:iam::{MESH}:role/MeshctlDeployer"
 SALES_BUCKET = f"sales-data-{SALES}"  # seed.bucket_name
-SLR = lf_service_role(MESH)  # the role apply registers product locations with
+SLR = service_linked_role(MESH)  # the role apply registers product locations with
 OUTSIDE = "444444444444"  # an account the mesh file does not name
 IAM_ALLOWED = {"DataLakePrincipalIdentifier": "IAM_ALLOWED_PRINCIPALS"}
 

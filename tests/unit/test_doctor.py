@@ -20,14 +20,14 @@ from meshctl.planning.doctor import (
     SourceTable,
     Status,
     diagnose,
-    lf_service_role,
 )
+from meshctl.planning.kms import service_linked_role
 from meshctl.spec.load import load_spec
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "mesh.yaml"
 SPEC = load_spec(EXAMPLE)
 MESH, SALES, FINANCE = "555555555555", "111111111111", "333333333333"
-SLR = lf_service_role(MESH)
+SLR = service_linked_role(MESH)
 KEY = f"arn:aws:kms:us-east-1:{SALES}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 BUCKET = "sales-data-111111111111"
 
