@@ -28,7 +28,7 @@ from meshctl.aws.read.lakeformation import PERMISSIONS_PAGE, cross_account_versi
 from meshctl.aws.sessions import AccountSessions
 from meshctl.errors import AwsError
 from meshctl.planning.canonical import IAM_ALLOWED_PRINCIPALS
-from meshctl.planning.doctor import (
+from meshctl.planning.doctor_facts import (
     AccountAccess,
     Bucket,
     DoctorFacts,

@@ -10,149 +10,23 @@ account's ``credentials`` finding (or the read error) says why (docs/doctor.md).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from enum import StrEnum
 
 from meshctl.planning.canonical import IAM_ALLOWED_PRINCIPALS, iam_principal, pathless
+from meshctl.planning.doctor_facts import (
+    AccountAccess,
+    Check,
+    DoctorFacts,
+    Finding,
+    IamAllowedGrant,
+    LakeFacts,
+    RegisteredLocation,
+    SourceTable,
+    Status,
+)
+from meshctl.planning.doctor_keys import key_findings
 from meshctl.planning.kinds.catalog import location_arn
-from meshctl.planning.kms import service_linked_role
 from meshctl.spec.model import PRINCIPALS_MIN_VERSION, MeshSpec
-
-
-class Status(StrEnum):
-    OK = "ok"
-    WARN = "warn"
-    FAIL = "fail"
-
-
-class Check(StrEnum):
-    CREDENTIALS = "credentials"
-    CROSS_ACCOUNT_VERSION = "cross_account_version"
-    DATA_LAKE_ADMINS = "data_lake_admins"
-    DEFAULT_PERMISSIONS = "default_permissions"
-    IAM_ALLOWED_PRINCIPALS = "iam_allowed_principals"
-    HYBRID_ACCESS = "hybrid_access"
-    SOURCE_TABLES = "source_tables"
-    DATA_LOCATION = "data_location"
-    BUCKET = "bucket"
-    ENCRYPTION = "encryption"
-    CLOUDTRAIL = "cloudtrail"
-
-
-# --- facts -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AccountAccess:
-    """How meshctl reached one account: the identity AWS answered with, or why it could not."""
-
-    account_id: str
-    identity: str = ""  # sts:GetCallerIdentity Arn
-    identity_account: str = ""
-    error: str = ""
-
-    @property
-    def reached(self) -> bool:
-        return not self.error and self.identity_account == self.account_id
-
-
-@dataclass(frozen=True)
-class LakeFacts:
-    admins: frozenset[str] = frozenset()
-    cross_account_version: int = 1
-    # Principals of CreateDatabaseDefaultPermissions / CreateTableDefaultPermissions.
-    database_defaults: tuple[str, ...] = ()
-    table_defaults: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class RegisteredLocation:
-    resource_arn: str
-    role_arn: str = ""
-    hybrid_access: bool = False
-
-    def covers(self, arn: str) -> bool:
-        return arn == self.resource_arn or arn.startswith(self.resource_arn.rstrip("/") + "/")
-
-
-@dataclass(frozen=True)
-class IamAllowedGrant:
-    """A grant to IAM_ALLOWED_PRINCIPALS on a mesh database or table (``table`` "" for the db)."""
-
-    database: str
-    table: str
-    permissions: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class SourceTable:
-    account_id: str
-    database: str
-    name: str
-    location: str
-
-
-@dataclass(frozen=True)
-class Bucket:
-    """A product bucket, read in the producer account: whether it exists and its default key."""
-
-    name: str
-    account_id: str
-    exists: bool | None  # None: could not tell (``error``)
-    kms_key: str = ""  # KMSMasterKeyID of an SSE-KMS default encryption ("" for none or SSE-S3)
-    error: str = ""
-
-
-@dataclass(frozen=True)
-class KmsKey:
-    """A bucket's KMS key: who it lets decrypt, read in the key's own account when reachable."""
-
-    key: str  # as the bucket names it
-    key_arn: str = ""
-    account_id: str = ""
-    reachable: bool = False  # an account of the mesh meshctl reached
-    decrypt_grantees: frozenset[str] = frozenset()  # GranteePrincipal of grants with Decrypt
-    policy: str = ""  # the key policy (JSON)
-    error: str = ""
-
-
-@dataclass(frozen=True)
-class Trail:
-    name: str
-    logging: bool
-
-
-@dataclass(frozen=True)
-class DoctorFacts:
-    """Everything ``diagnose`` looks at, read once (``aws/doctor.py``)."""
-
-    mesh_account_id: str
-    access: tuple[AccountAccess, ...] = ()
-    lake: LakeFacts | None = None
-    iam_allowed: tuple[IamAllowedGrant, ...] | None = None
-    locations: tuple[RegisteredLocation, ...] | None = None
-    # Producer account id -> its source tables (only the products' source databases).
-    source_tables: tuple[SourceTable, ...] = ()
-    producers_read: frozenset[str] = frozenset()
-    buckets: tuple[Bucket, ...] = ()
-    keys: tuple[KmsKey, ...] = ()
-    trails: tuple[Trail, ...] | None = None
-    read_errors: tuple[tuple[str, str], ...] = field(default=())  # (account id, message)
-
-
-# --- findings --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Finding:
-    account_id: str
-    check: Check
-    status: Status
-    message: str
-    fix: str = ""
-    subject: str = ""  # what the check looked at (a product, a bucket, a key), "" for the account
 
 
 def diagnose(spec: MeshSpec, facts: DoctorFacts) -> tuple[Finding, ...]:
@@ -371,7 +245,7 @@ def _products(spec: MeshSpec, facts: DoctorFacts) -> Iterator[Finding]:
     if facts.locations is not None:
         yield from _locations(m, facts.locations, locations)
     yield from _buckets(facts)
-    yield from _keys(facts)
+    yield from key_findings(facts)
 
 
 def _locations(
@@ -448,118 +322,6 @@ def _buckets(facts: DoctorFacts) -> Iterator[Finding]:
             yield Finding(
                 b.account_id, Check.BUCKET, Status.OK, f"bucket {b.name} ({how})", subject=b.name
             )
-
-
-def _keys(facts: DoctorFacts) -> Iterator[Finding]:
-    role = _registration_role(facts)
-    by_key = {k.key: k for k in facts.keys}
-    for b in facts.buckets:
-        if not b.kms_key:
-            continue
-        key = by_key.get(b.kms_key)
-        if key is None:
-            continue
-        where = key.account_id or b.account_id
-        statement = _decrypt_statement(role)
-        if not key.reachable:
-            yield Finding(
-                where,
-                Check.ENCRYPTION,
-                Status.WARN,
-                f"bucket {b.name} is encrypted with {key.key_arn or key.key} in account "
-                f"{where}, which meshctl cannot reach: it cannot tell whether {role} may decrypt",
-                f"the key's owner adds to its key policy: {statement}",
-                subject=b.name,
-            )
-        elif key.error:
-            yield Finding(
-                where,
-                Check.ENCRYPTION,
-                Status.WARN,
-                f"bucket {b.name}: cannot read key {key.key_arn or key.key} ({key.error})",
-                "allow the deployer kms:DescribeKey, kms:ListGrants and kms:GetKeyPolicy on it",
-                subject=b.name,
-            )
-        elif _may_decrypt(key, role):
-            yield Finding(
-                where,
-                Check.ENCRYPTION,
-                Status.OK,
-                f"{role} may decrypt with {key.key_arn} (bucket {b.name})",
-                subject=b.name,
-            )
-        else:
-            yield Finding(
-                where,
-                Check.ENCRYPTION,
-                Status.FAIL,
-                f"bucket {b.name} is encrypted with {key.key_arn}, which does not let {role} "
-                "(the role Lake Formation reads the location with) decrypt: queries through "
-                "the mesh fail",
-                f"aws kms create-grant --key-id {key.key_arn} --grantee-principal {role} "
-                f"--operations Decrypt (or add to the key policy: {statement})",
-                subject=b.name,
-            )
-
-
-def _registration_role(facts: DoctorFacts) -> str:
-    """The role Lake Formation reads product data with: the role that registered the product
-    locations, or the one apply registers them with (the mesh account's service-linked role)."""
-    for location in facts.locations or ():
-        if location.role_arn:
-            return location.role_arn
-    return service_linked_role(facts.mesh_account_id)
-
-
-def _decrypt_statement(role: str) -> str:
-    return json.dumps(
-        {
-            "Sid": "LakeFormationDecrypt",
-            "Effect": "Allow",
-            "Principal": {"AWS": role},
-            "Action": "kms:Decrypt",
-            "Resource": "*",
-        },
-        separators=(",", ":"),
-    )
-
-
-def _may_decrypt(key: KmsKey, role: str) -> bool:
-    if pathless(role) in {pathless(g) for g in key.decrypt_grantees}:
-        return True
-    try:
-        policy = json.loads(key.policy) if key.policy else {}
-    except ValueError:
-        return False
-    statements = policy.get("Statement", []) if isinstance(policy, dict) else []
-    if isinstance(statements, dict):
-        statements = [statements]
-    return any(_allows_decrypt(s, role) for s in statements if isinstance(s, dict))
-
-
-def _allows_decrypt(statement: dict[str, object], role: str) -> bool:
-    if statement.get("Effect") != "Allow":
-        return False
-    actions = _strings(statement.get("Action"))
-    if not {"kms:Decrypt", "kms:*", "*"} & set(actions):
-        return False
-    principal = statement.get("Principal")
-    names = ["*"] if principal == "*" else []
-    if isinstance(principal, dict):
-        names = _strings(principal.get("AWS"))
-    if pathless(role) in {pathless(n) for n in names}:
-        return True
-    # "*" with a condition (an AWS managed key's kms:ViaService, kms:CallerAccount) is not
-    # taken as allowing the role: doctor does not evaluate conditions.
-    return "*" in names and not statement.get("Condition")
-
-
-def _strings(value: object) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list):
-        return [str(v) for v in value]
-    return []
 
 
 def _trail(facts: DoctorFacts) -> Iterator[Finding]:

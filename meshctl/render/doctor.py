@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 from rich.console import Console
 
-from meshctl.planning.doctor import Finding, Status
+from meshctl.planning.doctor_facts import Finding, Status
 
 DOCTOR_FORMAT_VERSION = 1
 _MARK = {Status.OK: "ok  ", Status.WARN: "warn", Status.FAIL: "FAIL"}

@@ -12,13 +12,8 @@ from support.sandbox import InProcessSandbox
 
 from meshctl.aws.doctor import read_doctor_facts
 from meshctl.engine import Engine
-from meshctl.planning.doctor import (
-    Check,
-    Finding,
-    Status,
-    diagnose,
-    failed,
-)
+from meshctl.planning.doctor import diagnose, failed
+from meshctl.planning.doctor_facts import Check, Finding, Status
 from meshctl.planning.kms import service_linked_role
 
 from .test_apply import MARKETING, MESH, SALES, SALES_DB, Mesh

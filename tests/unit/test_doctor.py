@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from meshctl.planning.doctor import (
+from meshctl.planning.doctor import diagnose
+from meshctl.planning.doctor_facts import (
     AccountAccess,
     Bucket,
     Check,
@@ -19,7 +20,6 @@ from meshctl.planning.doctor import (
     RegisteredLocation,
     SourceTable,
     Status,
-    diagnose,
 )
 from meshctl.planning.kms import service_linked_role
 from meshctl.spec.load import load_spec
