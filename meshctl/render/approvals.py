@@ -7,15 +7,8 @@ from typing import Any
 
 from rich.console import Console
 
-from meshctl.planning.approvals import (
-    WHOLE_ACCOUNT,
-    AccessChange,
-    Approval,
-    ApprovalItem,
-    ApprovalsReport,
-    Verdict,
-    Widening,
-)
+from meshctl.planning.approvals import Approval, ApprovalItem, ApprovalsReport, Verdict
+from meshctl.planning.widenings import WHOLE_ACCOUNT, AccessChange, Widening
 from meshctl.spec.model import ALL_TABLES
 
 APPROVALS_FORMAT_VERSION = 1

@@ -12,17 +12,10 @@ from typing import Any
 import pytest
 import yaml
 
-from meshctl.planning.approvals import (
-    WHOLE_ACCOUNT,
-    ApprovalsReport,
-    Verdict,
-    Widening,
-    check_approvals,
-    narrower_filter,
-    widenings,
-)
+from meshctl.planning.approvals import ApprovalsReport, Verdict, check_approvals
 from meshctl.planning.codeowners import parse_codeowners
 from meshctl.planning.reviews import Review, ReviewState
+from meshctl.planning.widenings import WHOLE_ACCOUNT, Widening, narrower_filter, widenings
 from meshctl.render.approvals import describe, render_approvals_markdown
 from meshctl.spec.load import load_spec
 from meshctl.spec.model import MeshSpec
