@@ -15,23 +15,20 @@ edited safely. Validation of the whole mesh (schema and rules) is the caller's (
 from __future__ import annotations
 
 import copy
-import io
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError as RuamelError
-from ruamel.yaml.scalarstring import SingleQuotedScalarString
 
 from meshctl.errors import MeshctlError
 from meshctl.spec.document import read_document, show_name
 from meshctl.spec.model import SubscriptionStatus
+from meshctl.spec.yaml_text import quoted, render_entry, scalar
 
 # The order of a subscription's fields in the README and the examples: a new line goes after the
 # fields that come before it here.
@@ -85,6 +82,13 @@ class NewSubscription:
             fields["expires"] = self.expires.isoformat()
         return fields
 
+    def fields(self) -> dict[str, Any]:
+        """The values to write: ``entry()`` with ``expires`` a date (written plain)."""
+        fields = self.entry()
+        if self.expires is not None:
+            fields["expires"] = self.expires
+        return fields
+
 
 def append_subscription(text: str, new: NewSubscription) -> str:
     """``text`` with ``new`` as the last entry of ``subscriptions`` (the key added if missing)."""
@@ -98,7 +102,7 @@ def append_subscription(text: str, new: NewSubscription) -> str:
         spacer = ["\n"] if lines and lines[-1].strip() else []
         key_col = doc.root.lc.col
         lines += [*spacer, " " * key_col + "subscriptions:\n"]
-        lines += _render_entry(new, key_col + indent, key_col + indent + 2)
+        lines += render_entry(new.fields(), key_col + indent, key_col + indent + 2)
     elif not isinstance(subs, CommentedSeq):
         raise EditError("subscriptions is not a list; nothing was written")
     elif len(subs) == 0:
@@ -106,7 +110,7 @@ def append_subscription(text: str, new: NewSubscription) -> str:
         if doc.flow_list():  # `subscriptions: []`: the list goes below the key
             doc.lines[key_line] = _without_empty_list(doc.lines[key_line], key_col)
         dash = key_col + doc.mapping_indent()
-        doc.lines[key_line + 1 : key_line + 1] = _render_entry(new, dash, dash + 2)
+        doc.lines[key_line + 1 : key_line + 1] = render_entry(new.fields(), dash, dash + 2)
     elif doc.flow_list():
         raise EditError(
             "subscriptions is written as a flow list ([...]); write it as a block list "
@@ -116,7 +120,7 @@ def append_subscription(text: str, new: NewSubscription) -> str:
         last = len(subs) - 1
         _, dash_col = doc.dash(last)
         end = doc.item_end(last)
-        doc.lines[end:end] = _render_entry(new, dash_col, subs[last].lc.col)
+        doc.lines[end:end] = render_entry(new.fields(), dash_col, subs[last].lc.col)
         if doc.lines[end - 1 : end] and not doc.lines[end - 1].endswith("\n"):
             doc.lines[end - 1] += "\n"
     return doc.checked(lambda data: _plain_list(data, "subscriptions").append(new.entry()))
@@ -265,7 +269,7 @@ class _Doc:
         return self.key_span(index, earlier[-1])[1]
 
     def new_field(self, index: int, key: str, value: str) -> str:
-        return " " * int(self.item(index).lc.col) + f"{key}: {_scalar(value)}\n"
+        return " " * int(self.item(index).lc.col) + f"{key}: {scalar(value)}\n"
 
     def set_value(self, index: int, key: str, value: str) -> str:
         """The line ``key: value`` in place of the field's lines: the same quote style and the
@@ -278,9 +282,9 @@ class _Doc:
         value_line, value_col = item.lc.value(key)
         scalar_end = _scalar_end(line, value_col) if value_line == start else None
         if scalar_end is None or end - start > 1:
-            return f"{prefix}{key}: {_scalar(value)}\n"
+            return f"{prefix}{key}: {scalar(value)}\n"
         quote = line[value_col] if line[value_col] in "'\"" else ""
-        head = line[:value_col] + _quoted(value, quote)
+        head = line[:value_col] + quoted(value, quote)
         tail = line[scalar_end:]
         comment = tail.lstrip(" ")
         if comment.startswith("#"):
@@ -388,65 +392,6 @@ def _scalar_end(line: str, col: int) -> int | None:
     body = line[col:].rstrip("\n")
     cut = body.find(" #")
     return col + len((body if cut < 0 else body[:cut]).rstrip(" "))
-
-
-# --- values as YAML text ------------------------------------------------------------------------
-
-
-def _quoted(value: str, quote: str) -> str:
-    """``value`` in the quote style the line used ('' for plain, when plain reads back)."""
-    if quote == "'" and value.isprintable():
-        return "'" + value.replace("'", "''") + "'"
-    if quote == '"':
-        return json.dumps(value, ensure_ascii=False)
-    return _scalar(value)
-
-
-def _reads_as_text(plain: str) -> bool:
-    """Whether a plain scalar reads as text in meshctl's reader (YAML 1.1, PyYAML), where
-    ``yes``, ``on``, ``null`` and ``1:20`` are not text though ruamel (YAML 1.2) writes them so."""
-    tag = yaml.resolver.Resolver().resolve(yaml.ScalarNode, plain, (True, False))  # type: ignore[no-untyped-call]
-    return bool(tag == "tag:yaml.org,2002:str")
-
-
-def _safe(value: Any) -> Any:
-    if isinstance(value, str) and not _reads_as_text(value):
-        return SingleQuotedScalarString(value)
-    return value
-
-
-def _dump(data: Any, sequence: int = 2) -> str:
-    out = YAML(typ="rt")
-    out.width = 4096  # one line per field, as a person writes them
-    out.indent(mapping=2, sequence=sequence, offset=0)
-    buffer = io.StringIO()
-    out.dump(data, buffer)
-    return buffer.getvalue()
-
-
-def _scalar(value: str) -> str:
-    """``value`` as YAML text on one line: plain when that reads back as the same text."""
-    text = _dump(CommentedMap([("k", _safe(value))])).removeprefix("k: ").rstrip("\n")
-    if "\n" in text:  # a value with a line break: one double-quoted line
-        return json.dumps(value, ensure_ascii=False)
-    return text
-
-
-def _render_entry(new: NewSubscription, dash_col: int, key_col: int) -> list[str]:
-    """The entry's lines, its ``-`` at ``dash_col`` and its keys at ``key_col``; lists in flow
-    style (``[SELECT, DESCRIBE]``) as the README's examples write them."""
-    entry = CommentedMap()
-    for key, value in new.entry().items():
-        if isinstance(value, list):
-            flow = CommentedSeq(_safe(v) for v in value)
-            flow.fa.set_flow_style()
-            entry[key] = flow
-        elif key == "expires" and new.expires is not None:
-            entry[key] = new.expires  # a plain date, 2027-12-31, as the examples write it
-        else:
-            entry[key] = _safe(value)
-    text = _dump(CommentedSeq([entry]), sequence=key_col - dash_col)
-    return [" " * dash_col + line for line in text.splitlines(keepends=True)]
 
 
 def show_key(consumer: str, product: str) -> str:
