@@ -15,9 +15,10 @@ What it runs:
 3. the crash sweep (tests/reliability/test_crash.py through pytest; `full` kills `meshctl apply`
    after every one of its writes);
 4. the other benchmarks that exist (bench/plan_scale.py, apply_scale.py, sandbox_grants.py,
-   vs_helper_library.py), as subprocesses; their own output is appended, and vs_helper_library's
-   figures (`--json`) become rows of the table: per phase, the helper library's calls and wall
-   time against meshctl's, and issue 16's targets. `--quick` runs them small;
+   policy_scale.py, vs_helper_library.py), as subprocesses; their own output is appended, and
+   vs_helper_library's figures (`--json`) become rows of the table: per phase, the helper
+   library's calls and wall time against meshctl's, and issue 16's targets. `--quick` runs them
+   small;
 5. the state machine of tests/reliability/test_state_machine.py (random sequences of mesh.yaml and
    hand edits, each followed by plan → apply → plan and its invariants), derandomized, counting
    steps and the steps that broke an invariant instead of failing (`--state-machine N` examples).
@@ -66,6 +67,7 @@ BENCHES = {
     "apply_scale.py": (["--new", "200", "--products", "40"], []),
     "sandbox_grants.py": (["1000"], ["1000", "5000"]),
     "restrictions_scale.py": (["--columns", "100", "--rows", "100", "--products", "40"], []),
+    "policy_scale.py": (["--sizes", "1000", "--unshared-sizes", ""], []),  # pure, seconds
     # The issue's sizes even with --quick (about 2.5 min): at smaller ones the per-account reads
     # both tools make dominate, and the ratios say little about subscriptions.
     "vs_helper_library.py": ([], []),

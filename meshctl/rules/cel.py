@@ -13,6 +13,7 @@ A policy file is input, and may be hostile or simply wrong. What must stay true:
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from collections.abc import Iterator, Mapping
@@ -127,13 +128,24 @@ def compile_condition(source: str) -> Condition:
     return Condition(source, ast, tuple(sorted(set(_references(ast)))))
 
 
+def to_cel(value: Any) -> celtypes.Value:
+    """Plain JSON-like data as celpy values: convert a subject once, evaluate it many times."""
+    return json_to_cel(value)
+
+
 def evaluate(condition: Condition, variables: Mapping[str, Any]) -> bool:
     """The condition's value over ``variables`` (plain JSON-like data); it must be a boolean."""
-    context = {name: json_to_cel(value) for name, value in variables.items()}
-    runner = _environment().program(condition.ast)
-    evaluator = _BudgetedEvaluator(condition.ast, runner.new_activation(), _Budget())
+    return evaluate_cel(condition, {name: to_cel(value) for name, value in variables.items()})
+
+
+def evaluate_cel(condition: Condition, variables: Mapping[str, celtypes.Value]) -> bool:
+    """``evaluate`` over values already converted by ``to_cel``."""
+    # A layer over one shared base activation (celpy's own way for comprehensions), rather than
+    # celpy's per-evaluation parser, runner and deep copy of every name it knows.
+    activation = _base_activation().nested_activation(vars=variables)
+    evaluator = _BudgetedEvaluator(condition.ast, activation, _Budget())
     try:
-        value = evaluator.evaluate(context)
+        value = evaluator.evaluate()
     except CELEvalError as exc:
         raise CelError(_eval_message(exc)) from None
     except _OverBudget:
@@ -145,6 +157,29 @@ def evaluate(condition: Condition, variables: Mapping[str, Any]) -> bool:
     if not isinstance(value, celtypes.BoolType):
         raise CelError(f"the condition must be true or false, not {_type_name(value)}")
     return bool(value)
+
+
+@functools.cache
+def _base_activation() -> Activation:
+    """celpy's default names and functions; never changed (evaluations add a nested layer)."""
+    return _environment().program(lark.Tree("expr", [])).new_activation()
+
+
+def fields_read(condition: Condition, name: str) -> tuple[str, ...] | None:
+    """The fields of variable ``name`` the condition reads, when it reads ``name`` only as
+    ``name.field``: its value is then a function of those fields' values alone (CEL is pure).
+    None when ``name`` appears any other way: whole (``size(name)``, ``name['f']``), as a field
+    or function name, or rebound as a comprehension's variable."""
+    uses = sum(
+        1
+        for node in condition.ast.iter_subtrees()
+        for token in node.children
+        if isinstance(token, lark.Token) and str(token) == name
+    )
+    fields = [field for left, field in _references(condition.ast) if left == name]
+    if uses != len(fields):
+        return None
+    return tuple(sorted(set(fields)))
 
 
 def _eval_message(exc: CELEvalError) -> str:

@@ -227,6 +227,54 @@ def test_docs_describe_every_field() -> None:
             assert f"`{subject.value}.{field}`" in doc, (subject, field)
 
 
+# Three consumers of one product: two alike in every field but ``purpose``, one in another account.
+MANY = {
+    "accounts": {
+        "finance": {"account_id": "333333333333", "roles": ["consumer"]},
+        "logistics": {"account_id": "444444444444", "roles": ["consumer"]},
+    },
+    "subscriptions": {
+        "finance/sales.orders": {"permissions": ["SELECT"], "purpose": "audit"},
+        "logistics/sales.orders": {"permissions": ["SELECT"], "purpose": "shipping"},
+        "marketing/sales.orders": {"permissions": ["SELECT"], "purpose": "campaigns"},
+    },
+}
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        "subscription.purpose != 'shipping'",  # reads one field
+        "subscription['purpose'] != 'shipping'",  # reads the subject whole
+        "[subscription.purpose].all(subscription, subscription != 'shipping')",  # rebinds it
+        "subscription.consumer == 'marketing' || subscription.purpose != 'shipping'",
+    ],
+)
+def test_each_subject_is_judged_on_its_own_data(tmp_path: Path, condition: str) -> None:
+    # Results are shared between subjects equal in the fields a condition reads: never between
+    # subjects that differ in one it reads, however it reads it.
+    report = check(tmp_path, build_spec(MANY), policy(condition, message="{subscription.purpose}"))
+    assert [(v.subject, v.message) for v in report.mandatory] == [
+        ("subscription logistics/sales.orders", "shipping")
+    ]
+
+
+def test_subjects_sharing_a_result_keep_their_own_messages(tmp_path: Path) -> None:
+    report = check(
+        tmp_path,
+        build_spec(MANY),
+        policy(
+            "subscription.product != 'sales.orders'",
+            message="{subscription.consumer} for {subscription.purpose}",
+        ),
+    )
+    assert [v.message for v in report.mandatory] == [
+        "finance for audit",
+        "logistics for shipping",
+        "marketing for campaigns",
+    ]
+
+
 def test_policies_run_in_file_name_order_and_report_what_was_checked(tmp_path: Path) -> None:
     report = check(
         tmp_path,
