@@ -133,13 +133,9 @@ def to_cel(value: Any) -> celtypes.Value:
     return json_to_cel(value)
 
 
-def evaluate(condition: Condition, variables: Mapping[str, Any]) -> bool:
-    """The condition's value over ``variables`` (plain JSON-like data); it must be a boolean."""
-    return evaluate_cel(condition, {name: to_cel(value) for name, value in variables.items()})
-
-
 def evaluate_cel(condition: Condition, variables: Mapping[str, celtypes.Value]) -> bool:
-    """``evaluate`` over values already converted by ``to_cel``."""
+    """The condition's value over ``variables`` (plain data converted by ``to_cel``); it must be
+    a boolean."""
     # A layer over one shared base activation (celpy's own way for comprehensions), rather than
     # celpy's per-evaluation parser, runner and deep copy of every name it knows.
     activation = _base_activation().nested_activation(vars=variables)
