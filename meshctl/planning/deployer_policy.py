@@ -7,8 +7,12 @@ its permissions, add one ``Feature`` row (its statements name the resource sets 
 one added to ``_resources``); every action must be one meshctl calls (docs/deployer-policy.md).
 
 Conventions (as ``policies``): no statement allows action ``*`` or a whole-service wildcard;
-actions without resource-level permissions in IAM (Lake Formation, the RAM and IAM list calls) are
-the only ones on resource ``*``; every list is sorted, so the output is stable.
+actions without resource-level permissions in IAM (Lake Formation, the RAM and IAM list calls,
+CloudTrail's DescribeTrails) are the only ones on resource ``*``; every list is sorted, so the
+output is stable.
+
+``meshctl doctor`` is read-only and the README says to run it first: its statements are always
+in the policy (those it shares with plan are plan's; the KMS, S3 and CloudTrail reads are its own).
 
 The mesh policy also lets the mesh deployer assume each member account's deployer role: meshctl
 reaches member accounts from the identity it runs as (architecture.md, *Credentials*), which in
@@ -22,7 +26,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from meshctl.planning.policies import MESH_ROLE_PATH, Document
-from meshctl.spec.model import Account, MeshSpec, Product
+from meshctl.spec.model import BUCKET_KEY, Account, MeshSpec, Product
 
 DEPLOYER_ROLE = "MeshctlDeployer"  # aws.sessions.DEFAULT_ROLE_NAME (planning cannot import aws)
 _VERSION = "2012-10-17"
@@ -57,6 +61,15 @@ class Res(StrEnum):
     SOURCE_TABLES = "source_tables"
     LINK_DATABASES = "link_databases"  # resource links to the mesh databases, in member catalogs
     MESH_INVITATIONS = "mesh_invitations"  # RAM invitations the mesh account sends
+    # KMS keys meshctl grants on in the side's accounts: each declared ``kms_key_arn`` of a
+    # producer or the mesh account; any key of the producer and the mesh account for a
+    # ``kms_key_arn: bucket`` product (its key is known only once its bucket is read).
+    GRANT_KEYS = "grant_keys"
+    ACCOUNT_KEYS = "account_keys"  # every key of the side's accounts in the mesh's region
+    # The products' source buckets: named only by the Glue tables' locations, never by the file,
+    # and an S3 bucket ARN names no account, so this is every bucket (read-only, see the docs).
+    PRODUCT_BUCKETS = "product_buckets"
+    MESH_TRAILS = "mesh_trails"  # CloudTrail trails of the mesh account, in any region
 
 
 @dataclass(frozen=True)
@@ -100,6 +113,14 @@ def _has_principals(spec: MeshSpec) -> bool:
 
 def _has_users(spec: MeshSpec) -> bool:
     return spec.mesh.iam_users
+
+
+def _has_keys(spec: MeshSpec) -> bool:
+    return any(p.kms_key_arn for p in spec.products)
+
+
+def _has_member_products(spec: MeshSpec) -> bool:
+    return _has_members(spec) and _has_products(spec)
 
 
 _IAM_ROLES = (
@@ -148,6 +169,8 @@ _DATABASE_WRITES = (
     "glue:UpdateDatabase",
 )
 _TABLE_WRITES = ("glue:CreateTable", "glue:DeleteTable", "glue:GetTable", "glue:UpdateTable")
+_KMS_GRANTS = ("kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant")
+_KMS_KEY_READS = ("kms:DescribeKey", "kms:GetKeyPolicy", "kms:ListGrants")
 
 # The one table of what meshctl needs (the lead adds a feature's statements here). Read by
 # ``deployer_policy``; tests/integration/test_deployer_policy.py proves each statement is needed.
@@ -420,6 +443,47 @@ FEATURES: tuple[Feature, ...] = (
         ),
         _has_principals,
     ),
+    Feature(
+        # GetBucketEncryption: doctor reads every product bucket (its existence and default
+        # encryption), plan the buckets of `kms_key_arn: bucket` products (docs/kms.md).
+        "product buckets' default encryption (doctor; plan with kms_key_arn: bucket)",
+        (
+            Need(
+                "ReadBucketEncryption",
+                Side.MEMBER,
+                ("s3:GetEncryptionConfiguration",),
+                (Res.PRODUCT_BUCKETS,),
+            ),
+        ),
+        _has_member_products,
+    ),
+    Feature(
+        "KMS grants for products with kms_key_arn (plan, apply)",
+        (
+            Need("MeshKeyGrants", Side.MESH, _KMS_GRANTS, (Res.GRANT_KEYS,)),
+            Need("MemberKeyGrants", Side.MEMBER, _KMS_GRANTS, (Res.GRANT_KEYS,)),
+        ),
+        _has_keys,
+    ),
+    Feature(
+        # Doctor reads the key of each SSE-KMS product bucket in the key's account, whatever the
+        # file says about kms_key_arn: any key of the mesh's region in a reached account.
+        "the keys of SSE-KMS product buckets (doctor)",
+        (
+            Need("DoctorMeshKeys", Side.MESH, _KMS_KEY_READS, (Res.ACCOUNT_KEYS,)),
+            Need("DoctorMemberKeys", Side.MEMBER, _KMS_KEY_READS, (Res.ACCOUNT_KEYS,)),
+        ),
+        _has_member_products,
+    ),
+    Feature(
+        "a CloudTrail trail logging in the mesh account (doctor)",
+        (
+            Need("DoctorTrails", Side.MESH, ("cloudtrail:DescribeTrails",), (Res.ANY,)),
+            Need(
+                "DoctorTrailStatus", Side.MESH, ("cloudtrail:GetTrailStatus",), (Res.MESH_TRAILS,)
+            ),
+        ),
+    ),
 )
 
 
@@ -495,6 +559,34 @@ def _resources(spec: MeshSpec, side: Side, res: Res) -> list[str]:
             return [_glue(spec, a, f"database/{db}") for a, db in _links(spec)]
         case Res.MESH_INVITATIONS:
             return [f"arn:aws:ram:{region}:{m}:resource-share-invitation/*"]
+        case Res.GRANT_KEYS:
+            return _grant_keys(spec, set(accounts))
+        case Res.ACCOUNT_KEYS:
+            return [_any_key(spec, a) for a in accounts]
+        case Res.PRODUCT_BUCKETS:
+            return ["arn:aws:s3:::*"]
+        case Res.MESH_TRAILS:
+            return [f"arn:aws:cloudtrail:*:{m}:trail/*"]
+
+
+def _any_key(spec: MeshSpec, account_id: str) -> str:
+    return f"arn:aws:kms:{spec.mesh.region}:{account_id}:key/*"
+
+
+def _grant_keys(spec: MeshSpec, accounts: set[str]) -> list[str]:
+    """The keys meshctl grants on (planning/kms.py: a key of the producer or the mesh account;
+    a key of any other account gets a warning, no call) that belong to ``accounts``."""
+    m = spec.mesh.account_id
+    found: set[str] = set()
+    for p in spec.products:
+        producer = spec.account(p.producer).account_id
+        if p.kms_key_arn == BUCKET_KEY:
+            found.update(_any_key(spec, a) for a in (producer, m) if a in accounts)
+        elif p.kms_key_arn:
+            owner = p.kms_key_arn.split(":")[4]
+            if owner in (producer, m) and owner in accounts:
+                found.add(p.kms_key_arn)
+    return sorted(found)
 
 
 # --- the documents ----------------------------------------------------------------------------

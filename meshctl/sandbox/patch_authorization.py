@@ -19,9 +19,17 @@ and then differs from AWS in ways that matter to a resource-scoped policy. AWS b
   locations"); a grant to another account needs ``ram:CreateResourceShare`` and
   ``ram:AssociateResourceShare``, a revoke ``ram:DisassociateResourceShare`` (guide,
   "Cross-account data sharing prerequisites").
-- A JSON service (Glue, Lake Formation, DynamoDB, RAM) refuses with ``AccessDeniedException`` in
-  its own protocol, "User: ARN is not authorized to perform: ACTION on resource: ARN"; moto sent
-  an XML body that botocore could not parse, so the client saw only "403".
+- KMS authorizes a request against the key it names, whether ``KeyId`` is a key id, a key ARN,
+  an alias or an alias ARN (KMS developer guide, "Using IAM policies": the key ARN is the
+  resource; an alias resolves to its key); CloudTrail's ``GetTrailStatus`` against the trail's
+  ARN, ``DescribeTrails`` against ``*`` (Service Authorization Reference, CloudTrail).
+- S3 authorizes ``GetBucketEncryption`` as ``s3:GetEncryptionConfiguration`` (S3 API reference,
+  GetBucketEncryption; moto checked ``s3:ListBucket``), and refuses with a message naming the
+  action and the bucket, as S3 does for a request of the bucket owner's account.
+- A JSON service (Glue, Lake Formation, DynamoDB, RAM, KMS, CloudTrail) refuses with
+  ``AccessDeniedException`` in its own protocol, "User: ARN is not authorized to perform: ACTION
+  on resource: ARN"; moto sent an XML body that botocore could not parse, so the client saw only
+  "403".
 
 ``recording()`` collects every (account, action, resource) pair a request was checked for (also
 while authorization is off), for tests that evaluate a policy against a run.
@@ -29,6 +37,7 @@ while authorization is off), for tests that evaluate a policy against a run.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Iterator
@@ -40,7 +49,7 @@ from moto import settings
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.exceptions import AccessDeniedError, JsonRESTError
 
-_JSON_SERVICES = frozenset({"glue", "dynamodb", "lakeformation", "ram"})
+_JSON_SERVICES = frozenset({"glue", "dynamodb", "lakeformation", "ram", "kms", "cloudtrail"})
 LF_SERVICE_ROLE = (
     "role/aws-service-role/lakeformation.amazonaws.com/AWSServiceRoleForLakeFormationDataAccess"
 )
@@ -136,7 +145,30 @@ def pairs_for(response: Any, service: str, operation: str) -> list[tuple[str, st
         return [(action, "*"), *_lake_formation_implies(p, operation, account)]
     if service == "ram" and operation == "AcceptResourceShareInvitation":
         return [(action, str(p.get("resourceShareInvitationArn", "*")))]
+    if service == "kms" and p.get("KeyId"):
+        return [(action, _kms_key_arn(str(p["KeyId"]), region, account))]
+    if service == "cloudtrail" and operation != "DescribeTrails" and p.get("Name"):
+        name = str(p["Name"])
+        trail = (
+            name
+            if name.startswith("arn:")
+            else f"arn:aws:cloudtrail:{region}:{account}:trail/{name}"
+        )
+        return [(action, trail)]
     return [(action, "*")]
+
+
+def _kms_key_arn(key_id: str, region: str, account: str) -> str:
+    """The ARN of the key ``key_id`` names (an id, key ARN, alias or alias ARN)."""
+    if key_id.startswith("arn:") and ":key/" in key_id:
+        return key_id
+    if key_id.startswith("arn:"):  # an alias ARN names its account and region
+        _, _, _, region, account, _ = key_id.split(":", 5)
+    from moto.kms.models import kms_backends
+
+    with contextlib.suppress(Exception):  # no such alias: the request fails in KMS itself
+        key_id = kms_backends[account][region].any_id_to_key_id(key_id)
+    return f"arn:aws:kms:{region}:{account}:key/{key_id}"
 
 
 def _dynamodb(p: dict[str, Any], action: str, prefix: str) -> list[tuple[str, str]]:
@@ -253,5 +285,53 @@ def _authorize(self: Any, resource: str = "*") -> None:
             ) from None
 
 
+# The ``?encryption`` subresource's actions (S3 API reference, Get/Put/DeleteBucketEncryption,
+# "Permissions"); moto's action map has no entry for it and checked s3:ListBucket.
+_S3_ENCRYPTION = {
+    "GET": "GetEncryptionConfiguration",
+    "PUT": "PutEncryptionConfiguration",
+    "DELETE": "PutEncryptionConfiguration",
+}
+
+
+def _authorize_s3(self: Any, bucket_name: str | None = None, key_name: str | None = None) -> None:
+    from moto.iam.access_control import S3IAMRequest
+    from moto.s3.exceptions import S3ClientError
+
+    operation = self._get_action()
+    if bucket_name and not key_name and "encryption" in self.querystring:
+        operation = _S3_ENCRYPTION.get(self.method, operation)
+    path = f"{bucket_name or '*'}/{key_name}" if key_name else (bucket_name or "*")
+    resource = f"arn:aws:s3:::{path}"
+    action = f"s3:{operation}"
+    enforcing = ActionAuthenticatorMixin.request_count >= settings.INITIAL_NO_AUTH_ACTION_COUNT
+    _record([Checked(self.current_account, action, resource)])
+    if not enforcing:
+        ActionAuthenticatorMixin.request_count += 1
+        return
+    query = self.uri.partition("?")[2]
+    request = S3IAMRequest(
+        account_id=self.current_account,
+        method=self.method,
+        path=self.raw_path + ("?" + query if query else ""),
+        data=self.data,
+        body=self.raw_body,
+        headers=self.headers,
+        action=operation,
+    )
+    request.check_signature()
+    try:
+        request.check_action_permitted(resource)
+    except S3ClientError as exc:
+        if exc.code != "AccessDenied":
+            raise
+        raise S3ClientError(
+            "AccessDenied",
+            f"User: {request._access_key.arn} is not authorized to perform: {action} "
+            f"on resource: {resource}",
+        ) from None
+
+
 def install() -> None:
     ActionAuthenticatorMixin._authenticate_and_authorize_normal_action = _authorize  # type: ignore[method-assign]
+    ActionAuthenticatorMixin._authenticate_and_authorize_s3_action = _authorize_s3  # type: ignore[method-assign]

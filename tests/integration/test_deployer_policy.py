@@ -1,15 +1,17 @@
 """`meshctl deployer-policy` is sufficient and minimal, proven in the sandbox with IAM enforced.
 
-A deployer holding only the generated policies runs plan, apply, a second plan, import and
-`meshctl access` of tests/data/deployer/mesh.yaml (every feature: a ["*"] product and listed
-tables, column and row restrictions, principals, iam_users, a denied and a pending subscription)
+A deployer holding only the generated policies runs plan, apply, a second plan, import,
+`meshctl access` and `meshctl doctor` of tests/data/deployer/mesh.yaml (every feature: a ["*"]
+product and listed tables, column and row restrictions, principals, iam_users, a denied and a
+pending subscription, `kms_key_arn: bucket` products on SSE-KMS buckets under a producer's key and
+under a mesh-account key)
 with moto's IAM authorization on (and the sandbox's resource-level evaluation,
 patch_authorization), then applies mesh-after-removal.yaml (deletes of every kind) with the same
 policies. Then each statement is shown to be needed: without it, the step that needs it
-fails with AccessDenied for an action only that statement allows. Reads are shown on the applied
-mesh; apply's statements are removed a few at a time from a fresh mesh (each failure is checked to
-be one only the removed statement explains); tests/reliability/test_deployer_policy_each.py removes
-every statement alone.
+fails with AccessDenied for an action only that statement allows. Reads (plan's and doctor's)
+are shown on the applied mesh; apply's statements are removed a few at a time from a fresh mesh
+(each failure is checked to be one only the removed statement explains);
+tests/reliability/test_deployer_policy_each.py removes every statement alone.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ APPLY_STEPS = (
     ("MeshRoles", "MemberRoles"),
     ("LakeSettings",),
     ("MeshDatabases",),
-    ("DataCellsFilters", "LakeFormationGrants"),
+    ("DataCellsFilters", "LakeFormationGrants", "MeshKeyGrants", "MemberKeyGrants"),
     ("LakeFormationSharing",),
     ("AcceptInvitations",),
     ("ResourceLinks",),
@@ -68,7 +70,10 @@ READ_STATEMENTS = (
     "ReadMemberCatalog",
     "ReadInvitations",
     "ReadLinkGrants",
+    "ReadBucketEncryption",
 )
+# Doctor's own reads; each is removed from the applied mesh, before a doctor run.
+DOCTOR_STATEMENTS = ("DoctorMeshKeys", "DoctorMemberKeys", "DoctorTrails", "DoctorTrailStatus")
 
 
 def _run(
@@ -94,7 +99,17 @@ def test_a_deployer_with_only_the_generated_policies_runs_every_command(
     pairs = {c for seen in checked.values() for c in seen if c.action not in FREE_ACTIONS}
     services = {c.action.split(":")[0] for c in pairs}
     # Every service meshctl uses was authorized, Lake Formation and RAM included.
-    assert services == {"dynamodb", "glue", "iam", "lakeformation", "ram", "sts"}
+    assert services == {
+        "cloudtrail",
+        "dynamodb",
+        "glue",
+        "iam",
+        "kms",
+        "lakeformation",
+        "ram",
+        "s3",
+        "sts",
+    }
     policies = {side: deployer_policy(mesh.spec, side) for side in Side}
     # Resource scoping: each pair the run needed is allowed; the same action on a resource just
     # outside the mesh (another account, a role outside /AwsDataMesh/, a database or table the
@@ -117,7 +132,7 @@ def test_without_any_one_statement_the_step_needing_it_is_denied_that_action(
     mesh = build(sandbox, monkeypatch)
     sids = {s["Sid"] for side in Side for s in deployer_policy(mesh.spec, side)["Statement"]}
     assert sorted(sids) == sorted(
-        [*READ_STATEMENTS, *(sid for step in APPLY_STEPS for sid in step)]
+        [*READ_STATEMENTS, *DOCTOR_STATEMENTS, *(sid for step in APPLY_STEPS for sid in step)]
     )
     unproven: list[tuple[str, str, list[str]]] = []
     for step in APPLY_STEPS:
@@ -136,6 +151,11 @@ def test_without_any_one_statement_the_step_needing_it_is_denied_that_action(
         errors, _ = _run(mesh, ("plan",))
         if not caused_by(mesh.spec, sid, denials(errors.get("plan", []))):
             unproven.append((sid, "plan", errors.get("plan", [])))
+    for sid in DOCTOR_STATEMENTS:
+        mesh.put_policies(without=[sid])
+        errors, _ = _run(mesh, ("doctor",))
+        if not caused_by(mesh.spec, sid, denials(errors.get("doctor", []))):
+            unproven.append((sid, "doctor", errors.get("doctor", [])))
     assert [(sid, phase) for sid, phase, _ in unproven] == [], unproven
     # A removal needs the policy of the file before it (docs/deployer-policy.md): the new file's
     # names nothing of what goes. Once applied, the new file's policy is enough.

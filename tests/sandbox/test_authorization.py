@@ -148,3 +148,73 @@ def test_recording_lists_the_pairs_checked_even_with_authorization_off(
         Checked(MESH, "glue:CreateDatabase", f"{arn}catalog"),
         Checked(MESH, "glue:CreateDatabase", f"{arn}database/recorded"),
     }
+
+
+def test_kms_authorizes_against_the_key_named_by_id_arn_or_alias(
+    sandbox: InProcessSandbox,
+) -> None:
+    kms_admin = sandbox.session(MESH).client("kms", region_name=REGION)
+    allowed = kms_admin.create_key()["KeyMetadata"]
+    other = kms_admin.create_key()["KeyMetadata"]
+    kms_admin.create_alias(AliasName="alias/allowed", TargetKeyId=allowed["KeyId"])
+    kms = _as_role(sandbox, [_allow(["kms:DescribeKey", "kms:ListGrants"], [allowed["Arn"]])])
+    client = kms.client("kms", region_name=REGION)
+    with enable_iam_authentication():
+        # The key ARN is the resource whichever way KeyId names the key.
+        for key_id in (allowed["KeyId"], allowed["Arn"], "alias/allowed"):
+            assert client.describe_key(KeyId=key_id)["KeyMetadata"]["Arn"] == allowed["Arn"]
+        assert client.list_grants(KeyId=allowed["KeyId"])["Grants"] == []
+        with pytest.raises(ClientError) as exc:
+            client.describe_key(KeyId=other["KeyId"])
+    assert f"kms:DescribeKey on resource: {other['Arn']}" in _denied(exc)
+
+
+def test_cloudtrail_authorizes_trail_status_against_the_trail_and_lists_against_star(
+    sandbox: InProcessSandbox,
+) -> None:
+    admin = sandbox.session(MESH)
+    for name in ("audit", "other"):
+        admin.client("s3", region_name=REGION).create_bucket(Bucket=f"{name}-{MESH}")
+        admin.client("cloudtrail", region_name=REGION).create_trail(
+            Name=name, S3BucketName=f"{name}-{MESH}"
+        )
+    trail = f"arn:aws:cloudtrail:{REGION}:{MESH}:trail/audit"
+    statements = [
+        _allow(["cloudtrail:DescribeTrails"], ["*"]),
+        _allow(["cloudtrail:GetTrailStatus"], [trail]),
+    ]
+    client = _as_role(sandbox, statements).client("cloudtrail", region_name=REGION)
+    with enable_iam_authentication():
+        assert len(client.describe_trails()["trailList"]) == 2
+        assert "IsLogging" in client.get_trail_status(Name="audit")
+        assert "IsLogging" in client.get_trail_status(Name=trail)
+        with pytest.raises(ClientError) as exc:
+            client.get_trail_status(Name="other")
+    assert "cloudtrail:GetTrailStatus on resource: " + trail.replace("audit", "other") in (
+        _denied(exc)
+    )
+
+
+def test_get_bucket_encryption_is_authorized_as_get_encryption_configuration_on_the_bucket(
+    sandbox: InProcessSandbox,
+) -> None:
+    s3_admin = sandbox.session(MESH).client("s3", region_name=REGION)
+    for name in ("allowed", "other"):
+        s3_admin.create_bucket(Bucket=f"{name}-{MESH}")
+        s3_admin.put_bucket_encryption(
+            Bucket=f"{name}-{MESH}",
+            ServerSideEncryptionConfiguration={
+                "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+            },
+        )
+    bucket = f"arn:aws:s3:::allowed-{MESH}"
+    s3 = _as_role(sandbox, [_allow(["s3:GetEncryptionConfiguration"], [bucket])])
+    client = s3.client("s3", region_name=REGION)
+    with recording() as checked, enable_iam_authentication():
+        rules = client.get_bucket_encryption(Bucket=f"allowed-{MESH}")
+        with pytest.raises(ClientError) as exc:
+            client.get_bucket_encryption(Bucket=f"other-{MESH}")
+    assert rules["ServerSideEncryptionConfiguration"]["Rules"]
+    # As S3 words it for the bucket owner's account: the action and the bucket.
+    assert "s3:GetEncryptionConfiguration on resource: arn:aws:s3:::other-" in _denied(exc)
+    assert Checked(MESH, "s3:GetEncryptionConfiguration", bucket) in checked

@@ -4,8 +4,11 @@ Every account gets the role ``MeshctlDeployer`` (finance reaches it by its ``rol
 policy ``meshctl deployer-policy`` prints for its side; meshctl runs as the mesh account's deployer
 (as in CI, where GitHub OIDC assumes it), so it uses those credentials in the mesh account and
 assumes each member's deployer from them. Setup (seeding the producers, the roles) happens before
-authorization is switched on, as the bootstrap identity; ``admin()`` switches it off for a moment
-to change a policy.
+authorization is switched on, as the bootstrap identity; ``put_policies`` switches it off for a
+moment to change a policy. The mesh's ``kms_key_arn: bucket`` products get SSE-KMS buckets (sales
+under a key of its own account, logistics under a central key of the mesh account, so both
+policies' KMS statements are exercised), and the mesh account a logging CloudTrail trail, so
+``doctor`` reads everything it can.
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
 from moto.core.authorization import disable_iam_authentication, enable_iam_authentication
 
+from meshctl.aws.doctor import read_doctor_facts
 from meshctl.aws.read.for_import import read_for_import
 from meshctl.aws.sessions import AccountSessions
 from meshctl.engine import Engine
@@ -29,9 +34,9 @@ from meshctl.importer.build import import_mesh
 from meshctl.planning.deployer_policy import DEPLOYER_ROLE, Side, deployer_policy
 from meshctl.planning.live_access import live_access
 from meshctl.sandbox.patch_authorization import Checked, recording
-from meshctl.sandbox.seed import seed_producers
+from meshctl.sandbox.seed import bucket_name, seed_producers
 from meshctl.spec.load import load_spec
-from meshctl.spec.model import MeshSpec
+from meshctl.spec.model import BUCKET_KEY, MeshSpec
 from support.sandbox import InProcessSandbox
 
 MESH_FILE = Path(__file__).resolve().parents[1] / "data" / "deployer" / "mesh.yaml"
@@ -40,7 +45,10 @@ MESH_FILE = Path(__file__).resolve().parents[1] / "data" / "deployer" / "mesh.ya
 REMOVED_FILE = MESH_FILE.with_name("mesh-after-removal.yaml")
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 POLICY_NAME = "meshctl-deployer"
-PHASES = ("plan", "apply", "plan again", "import", "access")
+PHASES = ("plan", "apply", "plan again", "import", "access", "doctor")
+# Producers whose `kms_key_arn: bucket` product's bucket is under a key of the mesh account.
+CENTRAL_KEY_PRODUCERS = frozenset({"logistics"})
+TRAIL = "mesh-audit"
 
 
 def _trust(principal: str) -> str:
@@ -61,6 +69,7 @@ class DeployerMesh:
     path: Path
     env: pytest.MonkeyPatch
     checked: list[Checked] = field(default_factory=list)
+    _iam: dict[str, Any] = field(default_factory=dict)  # account id -> the bootstrap IAM client
 
     @property
     def mesh_id(self) -> str:
@@ -78,8 +87,9 @@ class DeployerMesh:
         spec = spec or self.spec
         with disable_iam_authentication():
             for account_id, side in self.accounts():
-                iam = self.sandbox.session(account_id).client("iam")
-                iam.put_role_policy(
+                if account_id not in self._iam:  # a session costs ~0.1 s: one per account
+                    self._iam[account_id] = self.sandbox.session(account_id).client("iam")
+                self._iam[account_id].put_role_policy(
                     RoleName=DEPLOYER_ROLE,
                     PolicyName=POLICY_NAME,
                     PolicyDocument=json.dumps(deployer_policy(spec, side, without=dropped)),
@@ -119,9 +129,22 @@ class DeployerMesh:
                 engine = self.engine()
                 rows = live_access(self.spec, engine.observe(), engine.today)
                 return [] if rows else ["access shows no rows"]
+            if phase == "doctor":
+                return self.doctor()
         except MeshctlError as exc:
             return [str(exc)]
         raise ValueError(phase)
+
+    def doctor(self) -> list[str]:
+        """What doctor could not read (its checks judge the mesh, not the deployer's IAM)."""
+        facts = read_doctor_facts(self.spec, AccountSessions(self.spec.mesh))
+        errors = [a.error for a in facts.access if a.error]
+        errors += [message for _, message in facts.read_errors]
+        errors += [b.error for b in facts.buckets if b.error]
+        errors += [k.error for k in facts.keys if k.error]
+        if not errors and not (facts.trails and any(k.key_arn for k in facts.keys)):
+            errors.append("doctor read no trail or no key")
+        return errors
 
     def run_all(self, phases: Iterable[str] = PHASES) -> dict[str, list[str]]:
         return {phase: errors for phase in phases if (errors := self.run(phase))}
@@ -134,6 +157,8 @@ def build(
     credentials those of the mesh deployer. Authorization is still off."""
     spec = load_spec(path)
     seed_producers(spec, sandbox.session)
+    _encrypt_buckets(sandbox, spec)
+    _start_trail(sandbox, spec.mesh.account_id)
     mesh = DeployerMesh(sandbox, spec, path, env)
     deployer = f"arn:aws:iam::{mesh.mesh_id}:role/{DEPLOYER_ROLE}"
     bootstrap = boto3.Session(region_name=spec.mesh.region)
@@ -149,3 +174,30 @@ def build(
     env.setenv("AWS_SECRET_ACCESS_KEY", creds["SecretAccessKey"])
     env.setenv("AWS_SESSION_TOKEN", creds["SessionToken"])
     return mesh
+
+
+def _encrypt_buckets(sandbox: InProcessSandbox, spec: MeshSpec) -> None:
+    """SSE-KMS default encryption on the bucket of each `kms_key_arn: bucket` product, as the
+    producer's IaC sets it (tests/integration/test_kms.py)."""
+    for product in spec.products:
+        if product.kms_key_arn != BUCKET_KEY:
+            continue
+        producer = spec.account(product.producer)
+        central = producer.name in CENTRAL_KEY_PRODUCERS
+        owner = spec.mesh.account_id if central else producer.account_id
+        key = sandbox.session(owner).client("kms").create_key()["KeyMetadata"]["Arn"]
+        rule = {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}
+        sandbox.session(producer.account_id).client("s3").put_bucket_encryption(
+            Bucket=bucket_name(producer.name, producer.account_id),
+            ServerSideEncryptionConfiguration={
+                "Rules": [{"ApplyServerSideEncryptionByDefault": rule}]
+            },
+        )
+
+
+def _start_trail(sandbox: InProcessSandbox, account_id: str) -> None:
+    session = sandbox.session(account_id)
+    session.client("s3").create_bucket(Bucket=f"{TRAIL}-{account_id}")
+    trail = session.client("cloudtrail")
+    trail.create_trail(Name=TRAIL, S3BucketName=f"{TRAIL}-{account_id}")
+    trail.start_logging(Name=TRAIL)
