@@ -5,6 +5,7 @@ Shared helpers (invariant checks, running the CLI) live in ``_mesh.py``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -20,15 +21,23 @@ from ._mesh import EXAMPLE
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under the full crash sweep, its sample is redundant: deselected (reported), not skipped."""
+    """Deselected (reported), never skipped: under the full crash sweep, its sample (redundant);
+    without MESHCTL_DEPLOYER_EACH=1, the exhaustive deployer-policy proof (`make reliability` runs
+    it; `make test` runs the fast proof in tests/integration/test_deployer_policy.py)."""
     from .test_crash import FULL_SWEEP
 
-    if not FULL_SWEEP:
-        return
-    sample = [item for item in items if item.get_closest_marker("crash_sample")]
-    if sample:
-        config.hook.pytest_deselected(items=sample)
-        items[:] = [item for item in items if item not in sample]
+    def unwanted(item: pytest.Item) -> bool:
+        if FULL_SWEEP and item.get_closest_marker("crash_sample"):
+            return True
+        return (
+            os.environ.get("MESHCTL_DEPLOYER_EACH") != "1"
+            and item.path.name == "test_deployer_policy_each.py"
+        )
+
+    dropped = [item for item in items if unwanted(item)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item not in dropped]
 
 
 # In-process tests run on a fixed day, so `expires` in the example never moves under them.
