@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 import tempfile
 import time
@@ -30,7 +29,15 @@ from pathlib import Path
 from typing import Any
 
 import _tests_path  # noqa: F401  (tests/support on the path)
-from meshgen import apply_bulk, build_sources, generate_spec, write_spec
+from meshgen import (
+    add_mesh_options,
+    apply_bulk,
+    build_sources,
+    generate_spec,
+    mesh_header,
+    run_timed,
+    write_spec,
+)
 from support.sandbox import ProcessEnv, in_process_sandbox
 
 from meshctl.applier import ApplyResult, Status
@@ -201,20 +208,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--new", type=int, default=2000, help="approved subscriptions to add")
     parser.add_argument("--existing", type=int, default=0, help="subscriptions already applied")
-    parser.add_argument("--producers", type=int, default=20)
-    parser.add_argument("--consumers", type=int, default=50)
-    parser.add_argument("--products", type=int, default=400)
-    parser.add_argument("--tables-per-product", type=int, default=2)
+    add_mesh_options(parser)
     args = parser.parse_args(argv)
-    print(
-        f"mesh: {args.producers} producers, {args.consumers} consumers, {args.products} "
-        f"products x {args.tables_per_product} tables; {args.existing} subscriptions applied, "
-        f"{args.new} new; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
-    )
-    started = time.perf_counter()
-    run(args)
-    print(f"\nbench wall time {time.perf_counter() - started:.1f} s")
-    return 0
+    print(mesh_header(args, f"{args.existing} subscriptions applied, {args.new} new; "))
+    return run_timed(run, args)
 
 
 if __name__ == "__main__":

@@ -16,8 +16,10 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -502,3 +504,31 @@ def build_live(
         step.calls = sessions.stats.total
     sessions.stats.reset()
     return apply_bulk(spec, plan, session_for_account, sessions=sessions, report=report)
+
+
+# --- the command line of the scale benches -----------------------------------------------------
+
+
+def add_mesh_options(parser: argparse.ArgumentParser) -> None:
+    """The generated mesh's shape: the same flags and defaults in every scale bench."""
+    parser.add_argument("--producers", type=int, default=20)
+    parser.add_argument("--consumers", type=int, default=50)
+    parser.add_argument("--products", type=int, default=400)
+    parser.add_argument("--tables-per-product", type=int, default=2)
+
+
+def mesh_header(args: argparse.Namespace, detail: str = "") -> str:
+    """The first line a scale bench prints: the mesh, ``detail``, the machine."""
+    return (
+        f"mesh: {args.producers} producers, {args.consumers} consumers, {args.products} "
+        f"products x {args.tables_per_product} tables; {detail}{os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+
+
+def run_timed(run: Callable[[argparse.Namespace], object], args: argparse.Namespace) -> int:
+    """``run(args)``, then the bench's wall time (bench/report.py reads the line)."""
+    started = time.perf_counter()
+    run(args)
+    print(f"\nbench wall time {time.perf_counter() - started:.1f} s")
+    return 0

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
 import sys
 import tempfile
 import threading
@@ -39,7 +38,15 @@ from pathlib import Path
 from typing import Any
 
 import _tests_path  # noqa: F401  (tests/support on the path)
-from meshgen import BuildReport, apply_bulk, build_sources, generate_spec, write_spec
+from meshgen import (
+    BuildReport,
+    add_mesh_options,
+    apply_bulk,
+    build_sources,
+    generate_spec,
+    mesh_header,
+    write_spec,
+)
 from moto.core.botocore_stubber import BotocoreStubber
 from support.sandbox import ProcessEnv, in_process_sandbox
 
@@ -370,17 +377,10 @@ def _summary(results: list[Figures]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,5000,10000", help="subscription counts")
-    parser.add_argument("--producers", type=int, default=20)
-    parser.add_argument("--consumers", type=int, default=50)
-    parser.add_argument("--products", type=int, default=400)
-    parser.add_argument("--tables-per-product", type=int, default=2)
+    add_mesh_options(parser)
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    print(
-        f"mesh: {args.producers} producers, {args.consumers} consumers, {args.products} "
-        f"products x {args.tables_per_product} tables; sizes {args.sizes}; "
-        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
-    )
+    print(mesh_header(args, f"sizes {args.sizes}; "))
     results = run(args)
     _mesh_operations(results)
     _member_operations(results)

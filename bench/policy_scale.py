@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import os
 import pstats
 import sys
 import time
@@ -34,7 +33,7 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from meshgen import generate_spec
+from meshgen import add_mesh_options, generate_spec, mesh_header, run_timed
 
 from meshctl.planning.plan import Plan
 from meshctl.rules.cel import compile_condition
@@ -151,10 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,5000", help="subscription counts")
     parser.add_argument("--policies", default=str(ROOT / "examples" / "policies"))
-    parser.add_argument("--producers", type=int, default=20)
-    parser.add_argument("--consumers", type=int, default=50)
-    parser.add_argument("--products", type=int, default=400)
-    parser.add_argument("--tables-per-product", type=int, default=2)
+    add_mesh_options(parser)
     parser.add_argument(
         "--unshared-sizes",
         default="1000",
@@ -162,15 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--repeat", type=int, default=3, help="checks per size; the best is shown")
     args = parser.parse_args(argv)
-    print(
-        f"mesh: {args.producers} producers, {args.consumers} consumers, {args.products} "
-        f"products x {args.tables_per_product} tables; {os.cpu_count()} CPUs, "
-        f"load average {os.getloadavg()[0]:.1f}"
-    )
-    started = time.perf_counter()
-    run(args)
-    print(f"\nbench wall time {time.perf_counter() - started:.1f} s")
-    return 0
+    print(mesh_header(args))
+    return run_timed(run, args)
 
 
 if __name__ == "__main__":

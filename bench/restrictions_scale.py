@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import sys
 import tempfile
 import time
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import _tests_path  # noqa: F401  (tests/support on the path)
 from apply_scale import build_before, changes_by_kind, print_operations
-from meshgen import generate_spec, write_spec
+from meshgen import add_mesh_options, generate_spec, mesh_header, run_timed, write_spec
 from support.sandbox import ProcessEnv, in_process_sandbox
 
 from meshctl.applier import Status
@@ -106,20 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--columns", type=int, default=500, help="column-restricted subscriptions")
     parser.add_argument("--rows", type=int, default=500, help="row-filtered subscriptions")
-    parser.add_argument("--producers", type=int, default=20)
-    parser.add_argument("--consumers", type=int, default=50)
-    parser.add_argument("--products", type=int, default=400)
-    parser.add_argument("--tables-per-product", type=int, default=2)
+    add_mesh_options(parser)
     args = parser.parse_args(argv)
-    print(
-        f"mesh: {args.producers} producers, {args.consumers} consumers, {args.products} "
-        f"products x {args.tables_per_product} tables; {os.cpu_count()} CPUs, "
-        f"load average {os.getloadavg()[0]:.1f}"
-    )
-    started = time.perf_counter()
-    run(args)
-    print(f"\nbench wall time {time.perf_counter() - started:.1f} s")
-    return 0
+    print(mesh_header(args))
+    return run_timed(run, args)
 
 
 if __name__ == "__main__":
