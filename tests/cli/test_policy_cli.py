@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from subprocess import CompletedProcess
 from typing import Any
 
 import jsonschema
@@ -28,6 +29,14 @@ def mesh_file(tmp_path: Path) -> Path:
     path = tmp_path / "mesh.yaml"
     path.write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
     return path
+
+
+def with_policies(server: ServerSandbox, mesh_file: Path, *args: str) -> CompletedProcess[str]:
+    """``meshctl COMMAND -f MESH --policy examples/policies ARGS`` against the sandbox server."""
+    command, *rest = args
+    return meshctl(
+        server, command, "-f", str(mesh_file), "--policy", str(POLICIES), *rest, cwd=ROOT
+    )
 
 
 def ask_for_all(mesh: Path) -> None:
@@ -61,7 +70,7 @@ def live_state(server: ServerSandbox) -> dict[str, Any]:
 def test_plan_of_the_example_passes_its_policies_with_two_warnings(
     server: ServerSandbox, mesh_file: Path
 ) -> None:
-    proc = meshctl(server, "plan", "-f", str(mesh_file), "--policy", str(POLICIES), cwd=ROOT)
+    proc = with_policies(server, mesh_file, "plan")
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     start = lines.index("Policies (4 checked):")
@@ -69,17 +78,7 @@ def test_plan_of_the_example_passes_its_policies_with_two_warnings(
     assert lines[start + 3] == "Policies: 4 checked, 0 mandatory violations, 2 advisory."
     assert lines[-1].startswith("Plan: ")  # the summary line stays last
 
-    as_json = meshctl(
-        server,
-        "plan",
-        "-f",
-        str(mesh_file),
-        "--policy",
-        str(POLICIES),
-        "--format",
-        "json",
-        cwd=ROOT,
-    )
+    as_json = with_policies(server, mesh_file, "plan", "--format", "json")
     assert as_json.returncode == 0, as_json.stderr
     document = json.loads(as_json.stdout)
     jsonschema.validate(document, PLAN_SCHEMA)
@@ -97,17 +96,7 @@ def test_a_mandatory_violation_prints_the_plan_then_exits_1(
 ) -> None:
     ask_for_all(mesh_file)
     saved = mesh_file.parent / "plan.json"
-    proc = meshctl(
-        server,
-        "plan",
-        "-f",
-        str(mesh_file),
-        "--policy",
-        str(POLICIES),
-        "--out",
-        str(saved),
-        cwd=ROOT,
-    )
+    proc = with_policies(server, mesh_file, "plan", "--out", str(saved))
     assert proc.returncode == 1
     assert "Plan: " in proc.stdout  # the plan itself is shown
     assert (
@@ -121,17 +110,7 @@ def test_a_mandatory_violation_prints_the_plan_then_exits_1(
     assert recorded["passed"] is False
     assert recorded["violations"][0]["policy"] == "no-all-permission"
 
-    markdown = meshctl(
-        server,
-        "plan",
-        "-f",
-        str(mesh_file),
-        "--policy",
-        str(POLICIES),
-        "--format",
-        "markdown",
-        cwd=ROOT,
-    )
+    markdown = with_policies(server, mesh_file, "plan", "--format", "markdown")
     assert markdown.returncode == 1
     assert "#### Policies" in markdown.stdout and "❌ **mandatory** `no-all-permission`" in (
         markdown.stdout
@@ -146,16 +125,7 @@ def test_apply_refuses_a_violating_plan_and_writes_nothing(
 ) -> None:
     ask_for_all(mesh_file)
     before = live_state(server)
-    proc = meshctl(
-        server,
-        "apply",
-        "-f",
-        str(mesh_file),
-        "--policy",
-        str(POLICIES),
-        "--auto-approve",
-        cwd=ROOT,
-    )
+    proc = with_policies(server, mesh_file, "apply", "--auto-approve")
     assert proc.returncode == 1
     assert "no-all-permission" in proc.stdout
     assert "nothing was applied" in proc.stderr
@@ -193,17 +163,7 @@ def test_a_saved_plan_that_recorded_a_mandatory_violation_is_refused(
 ) -> None:
     ask_for_all(mesh_file)
     saved = mesh_file.parent / "plan.json"
-    meshctl(
-        server,
-        "plan",
-        "-f",
-        str(mesh_file),
-        "--policy",
-        str(POLICIES),
-        "--out",
-        str(saved),
-        cwd=ROOT,
-    )
+    with_policies(server, mesh_file, "plan", "--out", str(saved))
     before = live_state(server)
     proc = meshctl(server, "apply", str(saved), "-f", str(mesh_file), cwd=ROOT)
     assert proc.returncode == 1
