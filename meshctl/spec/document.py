@@ -202,7 +202,7 @@ class _Builder:
             if exc.context and exc.context_mark is not None:
                 context = f" ({exc.context} that starts on line {_line(exc.context_mark)})"
             line = _line(exc.problem_mark or exc.context_mark)
-            self.problem(line, None, f"invalid YAML: {exc.problem}{context}")
+            self.problem(line, None, f"invalid YAML: {exc.problem}{context}{_hint(self.text, exc)}")
             self.usable = False
         except yaml.YAMLError as exc:  # reader errors: control characters and the like
             line = self.text.count("\n", 0, getattr(exc, "position", 0)) + 1
@@ -364,3 +364,16 @@ class _Builder:
         if path is not None:
             self.scalar_text[path] = value
         return constructed
+
+
+def _hint(text: str, exc: yaml.MarkedYAMLError) -> str:
+    """What to do about a reserved character that starts a plain value: YAML reserves ``@`` and
+    `````, and a GitHub owner (``@alice``, ``@org/team``) starts with ``@``."""
+    mark = exc.problem_mark
+    lines = text.splitlines()
+    if mark is None or mark.line >= len(lines) or mark.column >= len(lines[mark.line]):
+        return ""
+    found = lines[mark.line][mark.column]
+    if found not in "@`":
+        return ""
+    return f'; quote a value that starts with {found}, e.g. "@alice" for a GitHub owner'
