@@ -22,7 +22,9 @@ _FORMATS = ("text", "json")
 
 def doctor_command(
     file: FileOption = Path("mesh.yaml"),
-    output_format: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    output_format: Annotated[
+        str, typer.Option("--format", help="text or json (schemas/doctor.schema.json).")
+    ] = "text",
     stats: Annotated[
         bool, typer.Option("--stats", help="Print AWS calls per account, service and operation.")
     ] = False,

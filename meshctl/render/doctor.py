@@ -1,4 +1,4 @@
-"""``meshctl doctor`` findings as text (grouped by account) or JSON."""
+"""``meshctl doctor`` findings as text (grouped by account) or JSON (schemas/doctor.schema.json)."""
 
 from __future__ import annotations
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from jsonschema import Draft202012Validator
 from support.cli import meshctl
 from support.sandbox import ServerSandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "mesh.yaml"
 SALES = "111111111111"
+SCHEMA = json.loads((ROOT / "schemas" / "doctor.schema.json").read_text(encoding="utf-8"))
 
 
 def test_doctor_warns_on_a_new_mesh_and_fails_on_a_missing_source_table(
@@ -29,6 +31,7 @@ def test_doctor_warns_on_a_new_mesh_and_fails_on_a_missing_source_table(
     proc = meshctl(server, "doctor", "-f", str(EXAMPLE), "--format", "json", cwd=tmp_path)
     assert proc.returncode == 1
     document = json.loads(proc.stdout)
+    Draft202012Validator(SCHEMA).validate(document)  # schemas/doctor.schema.json
     assert document["ok"] is False and document["counts"]["fail"] == 1
     [failure] = [f for f in document["findings"] if f["status"] == "fail"]
     assert failure["account"] == "sales" and failure["check"] == "source_tables"

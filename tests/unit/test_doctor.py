@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from importlib.resources import files
 from pathlib import Path
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from meshctl.planning.doctor import diagnose
 from meshctl.planning.doctor_facts import (
@@ -22,6 +24,7 @@ from meshctl.planning.doctor_facts import (
     Status,
 )
 from meshctl.planning.kms import service_linked_role
+from meshctl.render.doctor import render_doctor_json
 from meshctl.spec.load import load_spec
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "mesh.yaml"
@@ -30,6 +33,7 @@ MESH, SALES, FINANCE = "555555555555", "111111111111", "333333333333"
 SLR = service_linked_role(MESH)
 KEY = f"arn:aws:kms:us-east-1:{SALES}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 BUCKET = "sales-data-111111111111"
+SCHEMA = json.loads((files("meshctl") / "schemas" / "doctor.schema.json").read_text())
 
 
 def reached(account_id: str) -> AccountAccess:
@@ -138,3 +142,27 @@ def test_a_product_whose_source_database_has_no_table_is_held() -> None:
     facts = DoctorFacts(MESH, access=(reached(FINANCE),), producers_read=frozenset({FINANCE}))
     found = finding(facts, Check.SOURCE_TABLES, "finance.invoices")
     assert found.status is Status.FAIL and "plan holds the product" in found.message
+
+
+def test_the_json_follows_schemas_doctor_schema_json() -> None:
+    # ok, warn and fail findings, a fix, a subject, and an account the names leave out.
+    denied = AccountAccess(FINANCE, error="sts:AssumeRole failed: AccessDenied")
+    facts = sales_facts(
+        access=(reached(MESH), reached(SALES), denied), lake=LakeFacts(cross_account_version=5)
+    )
+    shown = render_doctor_json(diagnose(SPEC, facts), {MESH: "mesh", SALES: "sales"})
+    document = json.loads(shown)
+    assert {f["status"] for f in document["findings"]} == {"ok", "warn", "fail"}
+    assert document["ok"] is False and {f["account"] for f in document["findings"]} >= {"", "sales"}
+    validator = Draft202012Validator(SCHEMA)
+    validator.validate(document)
+    document["findings"][0]["status"] = "error"  # a status the schema does not know
+    assert not validator.is_valid(document)
+
+
+def test_the_doctor_schema_names_every_check_and_status() -> None:
+    Draft202012Validator.check_schema(SCHEMA)
+    finding_ = SCHEMA["properties"]["findings"]["items"]["properties"]
+    assert finding_["check"]["enum"] == [c.value for c in Check]
+    assert finding_["status"]["enum"] == [s.value for s in Status]
+    assert SCHEMA["properties"]["counts"]["required"] == [s.value for s in Status]
