@@ -134,7 +134,11 @@ def approvals_command(
         ),
     ] = "",
     output_format: Annotated[
-        str, typer.Option("--format", help="text, markdown (PR comment) or json.")
+        str,
+        typer.Option(
+            "--format",
+            help="text, markdown (PR comment) or json (schemas/approvals.schema.json).",
+        ),
     ] = "text",
 ) -> int:
     """Check that an owner approved every change that widens access (exit 1 when not)."""

@@ -1,4 +1,7 @@
-"""``meshctl approvals`` as text, markdown (the pull-request comment) or JSON."""
+"""``meshctl approvals`` as text, markdown (the pull-request comment) or JSON.
+
+The JSON's shape: schemas/approvals.schema.json.
+"""
 
 from __future__ import annotations
 

@@ -13,10 +13,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from jsonschema import Draft202012Validator
 from support.sandbox import run_meshctl
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAD_SHA = "c" * 40
+SCHEMA = json.loads((ROOT / "schemas" / "approvals.schema.json").read_text(encoding="utf-8"))
 NO_AWS = {**os.environ, "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_MAX_ATTEMPTS": "1"}
 
 
@@ -107,6 +109,17 @@ def test_an_unapproved_widening_exits_1_naming_file_and_line(repo: Path) -> None
     )
     assert "not counted): @bob" in proc.stdout
     assert "1 change(s) widen access without an owner's approval" in proc.stderr
+    unverified = _approvals(repo, "reviews.json", "--format", "json")
+    assert unverified.returncode == 1
+    document = json.loads(unverified.stdout)
+    Draft202012Validator(SCHEMA).validate(document)  # schemas/approvals.schema.json
+    assert document["ok"] is False and document["other_approvals"] == ["@bob"]
+    [change] = document["changes"]
+    assert (change["file"], change["line"], change["verdict"]) == (
+        "mesh.d/sales.yaml",
+        10,
+        "missing",
+    )
 
 
 def test_an_owners_approval_passes_and_the_formats_say_so(repo: Path) -> None:
@@ -117,7 +130,8 @@ def test_an_owners_approval_passes_and_the_formats_say_so(repo: Path) -> None:
     markdown = _approvals(repo, reviews, "--format", "markdown")
     assert markdown.returncode == 0 and "<!-- meshctl-approvals -->" in markdown.stdout
     document = json.loads(_approvals(repo, reviews, "--format", "json").stdout)
-    assert document["ok"] is True
+    Draft202012Validator(SCHEMA).validate(document)  # schemas/approvals.schema.json
+    assert document["ok"] is True and document["head_sha"] == HEAD_SHA
     assert [(c["kind"], c["verdict"]) for c in document["changes"]] == [("tables", "approved")]
 
 

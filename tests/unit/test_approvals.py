@@ -6,21 +6,25 @@ as the CLI does, and checks the widening changes found and the verdict for given
 
 from __future__ import annotations
 
+import json
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from jsonschema import Draft202012Validator
 
 from meshctl.planning.approvals import ApprovalsReport, Verdict, check_approvals
 from meshctl.planning.codeowners import parse_codeowners
 from meshctl.planning.reviews import Review, ReviewState
 from meshctl.planning.widenings import WHOLE_ACCOUNT, Widening, narrower_filter, widenings
-from meshctl.render.approvals import describe, render_approvals_markdown
+from meshctl.render.approvals import describe, render_approvals_json, render_approvals_markdown
 from meshctl.spec.load import load_spec
 from meshctl.spec.model import MeshSpec
 
 HEAD = "a" * 40
+SCHEMA = json.loads((files("meshctl") / "schemas" / "approvals.schema.json").read_text())
 OLD = "b" * 40
 ROLE_A = "arn:aws:iam::999999999999:role/Analyst"
 ROLE_B = "arn:aws:iam::999999999999:role/Scientist"
@@ -210,6 +214,10 @@ WIDENING = {
 def test_each_kind_of_widening_needs_an_owner(tmp_path: Path, case: str) -> None:
     base, head, expected = WIDENING[case]
     assert _found(tmp_path, base, head) == expected
+    # Each kind as --format json shows it follows schemas/approvals.schema.json.
+    report = check_approvals(*_pair(tmp_path, base, head), [], repo_path={})
+    document = _approvals_json(report)
+    assert [c["kind"] for c in document["changes"]] == [kind.value for kind, _ in expected]
 
 
 NARROWING = {
@@ -276,6 +284,7 @@ def test_a_product_gaining_an_owner_needs_an_existing_owner(tmp_path: Path) -> N
     # @mallory, added in this pull request, cannot approve it herself.
     report = check_approvals(base, head, [_review("mallory")], repo_path={})
     assert [i.approval.verdict for i in report.items] == [Verdict.MISSING]
+    assert _approvals_json(report)["changes"][0]["added"] == ["@mallory"]
 
 
 def test_changes_are_named_with_file_and_line(tmp_path: Path) -> None:
@@ -440,3 +449,42 @@ def test_no_widening_means_no_approval_needed(tmp_path: Path) -> None:
     report = check_approvals(base, head, [_review("bob")], repo_path={})
     assert report.ok and report.items == () and report.other_approvals == ()
     assert "No change widens access" in render_approvals_markdown(report)
+
+
+# --- --format json -----------------------------------------------------------------------------
+
+
+def _approvals_json(report: ApprovalsReport) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(render_approvals_json(report))
+    Draft202012Validator(SCHEMA).validate(document)
+    return document
+
+
+def test_failing_and_passing_reports_follow_schemas_approvals_schema_json(tmp_path: Path) -> None:
+    failing = _approvals_json(_report(tmp_path, [_review("bob")], head_sha=HEAD))
+    assert failing["ok"] is False and failing["other_approvals"] == ["@bob"]
+    [change] = failing["changes"]
+    assert (change["kind"], change["added"], change["verdict"]) == (
+        "permissions",
+        ["INSERT"],
+        "missing",
+    )
+    assert change["approved_by"] == [] and change["codeowners_line"] is None and change["notes"]
+
+    passing = _approvals_json(_report(tmp_path, [_review("alice")], head_sha=HEAD))
+    assert passing["ok"] is True and passing["head_sha"] == HEAD
+    assert passing["changes"][0]["approved_by"] == ["@alice"]
+
+    rules = parse_codeowners(CODEOWNERS_OWNERS, "CODEOWNERS")
+    required = _approvals_json(_report(tmp_path, [], codeowners=rules, repo_path=_repo(tmp_path)))
+    assert required["codeowners"] == "CODEOWNERS" and required["changes"][0]["codeowners_line"] == 1
+
+    change["verdict"] = "approved by @bob"  # a verdict the schema does not know
+    assert not Draft202012Validator(SCHEMA).is_valid(failing)
+
+
+def test_the_approvals_schema_names_every_kind_and_verdict() -> None:
+    Draft202012Validator.check_schema(SCHEMA)
+    change = SCHEMA["properties"]["changes"]["items"]["properties"]
+    assert change["kind"]["enum"] == [k.value for k in Widening]
+    assert change["verdict"]["enum"] == [v.value for v in Verdict]
