@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from meshctl.cli.app import FileOption
+from meshctl.cli.app import FileOption, StatsOption
 from meshctl.cli.extra import CredsOption
 from meshctl.errors import MeshctlError
 
@@ -33,9 +33,7 @@ def access_command(
     output_format: Annotated[
         str, typer.Option("--format", help="text, json (schemas/access.schema.json) or markdown.")
     ] = "text",
-    stats: Annotated[
-        bool, typer.Option("--stats", help="Print AWS calls per account, service and operation.")
-    ] = False,
+    stats: StatsOption = False,
     credentials_file: CredsOption = None,
 ) -> int:
     """Show who can read which product and table now, and from which subscription."""

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from meshctl.cli.app import FileOption
+from meshctl.cli.app import FileOption, StatsOption
 from meshctl.cli.extra import CredsOption
 from meshctl.errors import MeshctlError
 
@@ -25,9 +25,7 @@ def doctor_command(
     output_format: Annotated[
         str, typer.Option("--format", help="text or json (schemas/doctor.schema.json).")
     ] = "text",
-    stats: Annotated[
-        bool, typer.Option("--stats", help="Print AWS calls per account, service and operation.")
-    ] = False,
+    stats: StatsOption = False,
     credentials_file: CredsOption = None,
 ) -> int:
     """Check the accounts before a plan: credentials, Lake Formation, sources, keys, audit."""
