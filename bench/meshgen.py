@@ -38,6 +38,7 @@ from meshctl.aws.read.snapshot import read_mesh
 from meshctl.aws.sessions import AccountSessions
 from meshctl.aws.tracker import MANAGED_BY, format_date, item_from_record
 from meshctl.codec import from_json
+from meshctl.importer.text import table_entry
 from meshctl.observed import Database, Grant, SubscriptionRecord
 from meshctl.planning.canonical import grant_entries
 from meshctl.planning.plan import Action, Change, Kind, Plan
@@ -192,14 +193,7 @@ def spec_yaml(spec: MeshSpec) -> str:
         if s.restrictions:
             out.append("    tables:")
             for table in s.tables:
-                r = s.restriction(table)
-                out.append(f"      - name: {_q(table)}" if r else f"      - {_q(table)}")
-                if r and r.columns:
-                    out.append(f"        columns: {_flow(r.columns)}")
-                if r and r.excluded:
-                    out.append(f"        exclude_columns: {_flow(r.excluded)}")
-                if r and r.row_filter:
-                    out.append(f"        row_filter: {_q(r.row_filter)}")
+                out += table_entry(table, s.restriction(table))  # as meshctl import writes it
         elif s.tables:
             out.append(f"    tables: {_flow(s.tables)}")
         out.append(f"    permissions: {_flow(sorted(s.permissions))}")

@@ -180,7 +180,7 @@ def _render_subscription(sub: FoundSubscription, consumer: str) -> list[str]:
     restricted = {r.table: r for r in record.restrictions if r.table in sub.tables}
     if restricted:
         out.append("    tables:")
-        out += [line for t in sub.tables for line in _table_entry(t, restricted.get(t))]
+        out += [line for t in sub.tables for line in table_entry(t, restricted.get(t))]
     elif sub.tables:
         out.append(f"    tables: {_flow(sub.tables)}")
     out.append(f"    permissions: {_flow(sub.permissions)}")
@@ -201,7 +201,7 @@ def _render_subscription(sub: FoundSubscription, consumer: str) -> list[str]:
     return out
 
 
-def _table_entry(table: str, restriction: TableRestriction | None) -> list[str]:
+def table_entry(table: str, restriction: TableRestriction | None) -> list[str]:
     """One ``tables`` entry: the name, or the mapping of a table restricted to columns or rows."""
     if restriction is None:
         return [f"      - {_scalar(table)}"]
