@@ -46,22 +46,13 @@ ENDPOINT, REGION = WORKLOAD["endpoint"], WORKLOAD["region"]
 MESH, ROLE = WORKLOAD["mesh"], WORKLOAD["role"]
 LOG = "ERROR"
 
-# boto3 1.20 does not read AWS_ENDPOINT_URL: give every client and resource the endpoint.
-_client, _resource = boto3.session.Session.client, boto3.session.Session.resource
+# The endpoint shim tests/compat uses (boto3 1.20 does not read AWS_ENDPOINT_URL).
+sys.path.insert(
+    0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "compat")
+)
+from boto3_endpoint import route_boto3_to  # noqa: E402
 
-
-def _with_endpoint(original):
-    def wrapped(self, *args, **kwargs):
-        kwargs.setdefault("endpoint_url", ENDPOINT)
-        return original(self, *args, **kwargs)
-
-    return wrapped
-
-
-boto3.session.Session.client = _with_endpoint(_client)
-boto3.session.Session.resource = _with_endpoint(_resource)
-_boto3_resource = boto3.resource
-boto3.resource = lambda *a, **k: _boto3_resource(*a, **{"endpoint_url": ENDPOINT, **k})
+route_boto3_to(ENDPOINT)
 
 # The library sleeps while AWS propagates (e.g. one second per table of a new product); the
 # sleeps are kept, and their total is reported beside the wall time.

@@ -27,20 +27,9 @@ import boto3.session
 ENDPOINT, MESH = sys.argv[1], sys.argv[2]
 REGION = "us-east-1"
 
-# boto3 1.20 does not read AWS_ENDPOINT_URL: give every client and resource the endpoint.
-_client, _resource = boto3.session.Session.client, boto3.session.Session.resource
+from boto3_endpoint import route_boto3_to  # noqa: E402  (this script's folder)
 
-
-def _with_endpoint(original):
-    def wrapped(self, *args, **kwargs):
-        kwargs.setdefault("endpoint_url", ENDPOINT)
-        return original(self, *args, **kwargs)
-
-    return wrapped
-
-
-boto3.session.Session.client = _with_endpoint(_client)
-boto3.session.Session.resource = _with_endpoint(_resource)
+route_boto3_to(ENDPOINT)
 
 from data_mesh_util.lib.SubscriberTracker import SubscriberTracker  # noqa: E402
 
