@@ -11,21 +11,24 @@ import os
 import socket
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
 
 from meshctl.applier import ApplyResult, ChangeResult, check_guards, execute_plan
+from meshctl.aws import invitations
+from meshctl.aws.api import AccountApi
 from meshctl.aws.errors import translated
 from meshctl.aws.lease import Lease
 from meshctl.aws.lock import LockTable
 from meshctl.aws.read.snapshot import read_mesh
 from meshctl.aws.sessions import AccountSessions
-from meshctl.errors import LockError, PlanError
+from meshctl.errors import AwsError, LockError, PlanError
 from meshctl.observed import ObservedMesh
 from meshctl.planning.canonical import iam_principal
+from meshctl.planning.invitations import invited_accounts, settled_accounts
 from meshctl.planning.plan import Plan
 from meshctl.planning.planner import make_plan
 from meshctl.spec.load import collector_paused, load_spec, mesh_digest
@@ -184,4 +187,32 @@ class Engine:
             clock=self.clock,
         )
         before_write = self._lease.check if self._lease is not None else None
-        return execute_plan(plan, executor, on_result=on_result, before_write=before_write)
+        api, table = self._journal()
+        earlier = invitations.read_journal(api, table)
+        invited = invited_accounts(plan.effective_changes)
+        if invited or not earlier.kept:  # write-ahead: before any grant can send an invitation
+            invitations.record(api, table, invited)
+        result = execute_plan(plan, executor, on_result=on_result, before_write=before_write)
+        recorded = earlier.accounts | invited
+        self._settle(settled_accounts(recorded, ((r.change, r.status) for r in result.results)))
+        return result
+
+    def keep_invitation_journal(self) -> None:
+        """After a plan with no changes (under the lock): start the journal on a mesh that has
+        none, and take off the accounts it recorded; the plan listed their invitations and found
+        nothing to accept."""
+        api, table = self._journal()
+        earlier = invitations.read_journal(api, table)
+        if not earlier.kept:
+            invitations.record(api, table, ())
+        self._settle(earlier.accounts)
+
+    def _journal(self) -> tuple[AccountApi, str]:
+        return AccountApi(self.sessions, self.spec.mesh.account_id), self.spec.mesh.locks_table
+
+    def _settle(self, accounts: frozenset[str]) -> None:
+        api, table = self._journal()
+        # A failure leaves them recorded: later plans list their invitations until an apply
+        # settles them.
+        with suppress(AwsError):
+            invitations.settle(api, table, accounts)

@@ -341,8 +341,12 @@ class ObservedMesh:
     databases: tuple[Database, ...] = ()  # mesh databases and member resource links
     tables: tuple[Table, ...] = ()  # mesh table copies and producers' source tables
     data_filters: tuple[DataFilter, ...] = ()  # data cells filters of the mesh catalog
-    accepted_shares: tuple[tuple[str, str], ...] = ()  # (account id, RAM share ARN) accepted
-    pending_invitations: tuple[tuple[str, str], ...] = ()  # (account id, invitation ARN)
+    # RAM invitations from the mesh account still pending: (account id, invitation ARN), listed
+    # in the accounts the invitation journal records (aws/invitations.py), or in every member
+    # account while the journal is not kept (``invitation_journal_kept`` False).
+    pending_invitations: tuple[tuple[str, str], ...] = ()
+    invitation_journal_kept: bool = False
+    invitation_journal: tuple[str, ...] = ()  # the accounts it records
     registered_locations: tuple[str, ...] = ()  # S3 ARNs registered with the mesh's Lake Formation
     # Declared subscription principals (IAM ARNs, as declared) that exist in their account.
     principals_found: tuple[str, ...] = ()

@@ -3,9 +3,9 @@
 Cost (every account in parallel, like the plan reader): per account an sts:GetCallerIdentity
 through the session plan uses (the role assumption included); in the mesh account
 GetDataLakeSettings, ListPermissions and ListResources pages, DescribeTrails and one
-GetTrailStatus per trail; per producer one SearchTables page and one GetBucketEncryption per
-product bucket; per customer-managed key of a bucket DescribeKey, ListGrants and GetKeyPolicy in
-the key's account. Nothing is written.
+GetTrailStatus per trail; per member account one GetResourceShareInvitations page; per producer
+one SearchTables page and one GetBucketEncryption per product bucket; per customer-managed key
+of a bucket DescribeKey, ListGrants and GetKeyPolicy in the key's account. Nothing is written.
 
 An account meshctl cannot reach is a fact (``AccountAccess.error``), not an exception: the other
 accounts are still read. A read that fails in a reached account is a fact too (``read_errors``).
@@ -23,6 +23,7 @@ from botocore.exceptions import ClientError
 
 from meshctl.aws.api import AccountApi
 from meshctl.aws.errors import error_code
+from meshctl.aws.invitations import pending_from
 from meshctl.aws.read.glue import search_tables
 from meshctl.aws.read.lakeformation import PERMISSIONS_PAGE, cross_account_version
 from meshctl.aws.sessions import AccountSessions
@@ -53,6 +54,7 @@ class _Found:
     iam_allowed: tuple[IamAllowedGrant, ...] | None = None
     locations: tuple[RegisteredLocation, ...] | None = None
     trails: tuple[Trail, ...] | None = None
+    invitations: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     tables: list[SourceTable] = field(default_factory=list)
     producers_read: set[str] = field(default_factory=set)
     buckets: list[Bucket] = field(default_factory=list)
@@ -84,6 +86,10 @@ def read_doctor_facts(
                 tasks.append(
                     partial(_guarded, producer, partial(_read_producer, producer, sources))
                 )
+        for account in spec.accounts:
+            if account.account_id in reached and account.account_id != m:
+                member = AccountApi(sessions, account.account_id)
+                tasks.append(partial(_guarded, member, partial(_read_invitations, member, m)))
         found = [f.result() for f in [pool.submit(t) for t in tasks]]
         buckets = [b for f in found for b in f.buckets]
         keys = {b.kms_key: b.account_id for b in buckets if b.kms_key}
@@ -97,6 +103,7 @@ def read_doctor_facts(
         merged.locations = f.locations if f.locations is not None else merged.locations
         merged.trails = f.trails if f.trails is not None else merged.trails
         merged.tables += f.tables
+        merged.invitations += f.invitations
         merged.producers_read |= f.producers_read
         merged.errors += f.errors
     return DoctorFacts(
@@ -110,6 +117,7 @@ def read_doctor_facts(
         buckets=tuple(sorted(buckets, key=lambda b: b.name)),
         keys=tuple(key_facts),
         trails=merged.trails,
+        invitations=tuple(sorted(merged.invitations)),
         read_errors=tuple(sorted(set(merged.errors))),
     )
 
@@ -203,6 +211,10 @@ def _read_trails(api: AccountApi, found: _Found) -> None:
         status = api.call("cloudtrail", "get_trail_status", absent=True, Name=arn) or {}
         trails.append(Trail(str(trail.get("Name", arn)), bool(status.get("IsLogging", False))))
     found.trails = tuple(trails)
+
+
+def _read_invitations(api: AccountApi, mesh_id: str, found: _Found) -> None:
+    found.invitations.append((api.account_id, tuple(pending_from(api, mesh_id))))
 
 
 def _read_producer(api: AccountApi, sources: set[str], found: _Found) -> None:

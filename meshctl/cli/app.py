@@ -231,6 +231,7 @@ def apply(
             refuse(the_plan, applying=True)
             _refuse_if_strict(the_plan, strict, applying=True)
             if not the_plan.has_changes:
+                engine.keep_invitation_journal()
                 return 0
             if not auto_approve and not _confirm(console):
                 console.print("Apply cancelled; nothing was changed.")

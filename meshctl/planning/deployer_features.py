@@ -192,7 +192,7 @@ FEATURES: tuple[Feature, ...] = (
         ),
     ),
     Feature(
-        "the apply lock (apply, unlock)",
+        "the apply lock and the invitation journal (plan, apply, unlock)",
         (
             Need(
                 "ApplyLock",

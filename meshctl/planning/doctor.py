@@ -36,6 +36,7 @@ def diagnose(spec: MeshSpec, facts: DoctorFacts) -> tuple[Finding, ...]:
         *_lake_formation(spec, facts),
         *_products(spec, facts),
         *_trail(facts),
+        *_invitations(spec, facts),
     ]
     order = [spec.mesh.account_id, *(a.account_id for a in spec.accounts)]
     rank = {account: i for i, account in reversed(list(enumerate(order)))}
@@ -343,3 +344,32 @@ def _trail(facts: DoctorFacts) -> Iterator[Finding]:
         "aws cloudtrail create-trail --name mesh-audit --s3-bucket-name BUCKET "
         "--is-multi-region-trail && aws cloudtrail start-logging --name mesh-audit",
     )
+
+
+def _invitations(spec: MeshSpec, facts: DoctorFacts) -> Iterator[Finding]:
+    """Pending invitations from the mesh account: once applies keep the invitation journal, plan
+    looks only where meshctl's own applies left one (docs/architecture.md, "Speed and cost")."""
+    region = spec.mesh.region
+    for account_id, pending in facts.invitations:
+        if not pending:
+            yield Finding(
+                account_id,
+                Check.INVITATIONS,
+                Status.OK,
+                "no RAM invitation from the mesh account is pending",
+            )
+            continue
+        n = len(pending)
+        yield Finding(
+            account_id,
+            Check.INVITATIONS,
+            Status.WARN,
+            f"{n} RAM invitation{'s' if n != 1 else ''} from the mesh account pending: "
+            "what they share stays out of sight here until accepted",
+            " && ".join(
+                f"aws ram accept-resource-share-invitation --region {region} "
+                f"--resource-share-invitation-arn {arn}"
+                for arn in pending
+            )
+            + f" (in account {account_id})",
+        )

@@ -28,6 +28,7 @@ class Check(StrEnum):
     BUCKET = "bucket"
     ENCRYPTION = "encryption"
     CLOUDTRAIL = "cloudtrail"
+    INVITATIONS = "invitations"
 
 
 # --- facts -----------------------------------------------------------------------------------
@@ -128,6 +129,9 @@ class DoctorFacts:
     buckets: tuple[Bucket, ...] = ()
     keys: tuple[KmsKey, ...] = ()
     trails: tuple[Trail, ...] | None = None
+    # Member account -> the ARNs of its pending RAM invitations from the mesh account (only the
+    # member accounts read).
+    invitations: tuple[tuple[str, tuple[str, ...]], ...] = ()
     read_errors: tuple[tuple[str, str], ...] = field(default=())  # (account id, message)
 
 

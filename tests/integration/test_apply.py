@@ -20,7 +20,7 @@ import pytest
 from boto3.dynamodb.types import TypeDeserializer
 from support.sandbox import InProcessSandbox
 
-from meshctl.applier import ApplyResult, Status
+from meshctl.applier import ApplyResult, ChangeResult, Status
 from meshctl.codec import sha256_of
 from meshctl.engine import Engine
 from meshctl.ids import subscription_id
@@ -393,7 +393,12 @@ def test_changed_permissions_grant_the_new_before_revoking_the_dropped(applied: 
     ops = [(service, op) for service, op, _ in calls]
     grant_at = ops.index(("lakeformation", "BatchGrantPermissions"))
     revoke_at = ops.index(("lakeformation", "BatchRevokePermissions"))
-    record_at = ops.index(("dynamodb", "UpdateItem"))
+    record_at = next(
+        i
+        for i, (service, op, params) in enumerate(calls)
+        if (service, op) == ("dynamodb", "UpdateItem")
+        if json.loads(params["body"])["TableName"] == TABLE  # not the lock table's journal
+    )
     # Access never drops in between: ALTER granted first, DESCRIBE revoked after, the record
     # written once the grants match it.
     assert grant_at < revoke_at < record_at
@@ -600,3 +605,97 @@ def test_iam_users_come_with_the_flag_and_go_without_it(applied: Mesh) -> None:
     assert trust["Statement"][0]["Principal"]["AWS"] == [
         f"arn:aws:iam::{SALES}:role/AwsDataMesh/DataMeshProducer"
     ]
+
+
+# --- the invitation journal (aws/invitations.py) -------------------------------------------------
+
+
+class _Crash(Exception):
+    """The process dying between two steps of an apply."""
+
+
+def _journal(sandbox: InProcessSandbox) -> set[str] | None:
+    """The accounts the invitation journal records; None when there is no journal."""
+    ddb = sandbox.session(MESH).client("dynamodb")
+    key = {"LockId": {"S": "ram-invitations"}}
+    try:
+        item = ddb.get_item(TableName=f"{TABLE}-Locks", Key=key, ConsistentRead=True).get("Item")
+    except ddb.exceptions.ResourceNotFoundException:
+        return None  # no lock table: no apply ever ran
+    return None if item is None else set(item.get("Accounts", {}).get("SS", ()))
+
+
+def _invitation_reads(engine: Engine) -> dict[str, int]:
+    stats = engine.sessions.stats
+    return {
+        k.account_id: n
+        for k, (n, _) in stats.snapshot().items()
+        if k.operation == "GetResourceShareInvitations"
+    }
+
+
+def test_a_no_op_plan_lists_no_invitations_once_applies_keep_the_journal(mesh: Mesh) -> None:
+    engine = mesh.engine()
+    engine.plan()  # no apply yet: no journal, so every member account's invitations are listed
+    assert _journal(mesh.sandbox) is None
+    assert set(_invitation_reads(engine)) == {SALES, LOGISTICS, FINANCE, MARKETING}
+
+    mesh.apply_ok()
+    assert _journal(mesh.sandbox) == set()  # kept, and every invitation accepted
+    engine = mesh.engine()
+    assert not engine.plan().has_changes
+    assert _invitation_reads(engine) == {}
+    stats = engine.sessions.stats
+    # AssumeRole, GetAccountAuthorizationDetails, GetDatabases and SearchTables for a producer;
+    # a consumer needs no SearchTables; finance, a producer that also subscribes for named
+    # principals, lists the DESCRIBE grants on its resource links (ListPermissions) too.
+    assert [stats.calls(account_id=a) for a in (SALES, LOGISTICS, MARKETING)] == [4, 4, 3]
+    assert stats.calls(account_id=FINANCE, operation="ListPermissions") == 1
+    assert stats.calls(account_id=FINANCE) == 5
+
+
+def test_an_apply_stopped_between_grant_and_acceptance_is_finished_by_the_next(
+    applied: Mesh,
+) -> None:
+    sandbox = applied.sandbox
+    # Marketing's only access goes, and with it the RAM share that carried it; so the approval
+    # below sends marketing a new invitation (version 2 and later: one share per account pair).
+    applied.file.edit("marketing", "sales.orders", status="denied")
+    applied.apply_ok()
+    applied.file.edit(
+        "marketing",
+        "logistics.shipments",
+        status="approved",
+        approved_by="logistics-data@example.com",
+    )
+
+    def crash_after_grants(result: ChangeResult) -> None:
+        if result.change.kind is Kind.GRANT:
+            raise _Crash
+
+    engine = applied.engine()
+    with pytest.raises(_Crash), engine.locked("apply"):
+        engine.execute(
+            engine.plan(), max_revokes=100, allow_mass_revoke=False, on_result=crash_after_grants
+        )
+    # The grants went out, their invitation is pending, and the journal recorded the account
+    # before the first grant was made.
+    assert (MARKETING, LOGISTICS_DB, "shipments") in subscription_grants(
+        sandbox, MARKETING, LOGISTICS_DB
+    )
+    assert "PENDING" in invitations(sandbox, MARKETING).values()
+    assert _journal(sandbox) == {MARKETING}
+
+    # The next plan lists invitations in that account only, sees the pending one, and plans
+    # the resource-link step that accepts it.
+    engine = applied.engine()
+    observed = engine.observe()
+    assert _invitation_reads(engine) == {MARKETING: 1}
+    assert [a for a, _ in observed.pending_invitations] == [MARKETING]
+    plan = engine.plan()
+    links = [c for c in plan.effective_changes if c.kind is Kind.RESOURCE_LINK]
+    assert [(c.account_id, c.action) for c in links] == [(MARKETING, Action.CREATE)]
+
+    applied.apply_ok()
+    assert "PENDING" not in invitations(sandbox, MARKETING).values()
+    assert _journal(sandbox) == set()

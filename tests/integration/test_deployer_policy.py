@@ -68,12 +68,19 @@ READ_STATEMENTS = (
     "ReadMeshCatalog",
     "ReadLakeFormation",
     "ReadMemberCatalog",
-    "ReadInvitations",
     "ReadLinkGrants",
     "ReadBucketEncryption",
 )
-# Doctor's own reads; each is removed from the applied mesh, before a doctor run.
-DOCTOR_STATEMENTS = ("DoctorMeshKeys", "DoctorMemberKeys", "DoctorTrails", "DoctorTrailStatus")
+# Doctor's own reads; each is removed from the applied mesh, before a doctor run. Once applies
+# keep the invitation journal, a plan lists invitations only where an apply left one, and doctor
+# in every member account.
+DOCTOR_STATEMENTS = (
+    "DoctorMeshKeys",
+    "DoctorMemberKeys",
+    "DoctorTrails",
+    "DoctorTrailStatus",
+    "ReadInvitations",
+)
 
 
 def _run(

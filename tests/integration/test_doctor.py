@@ -268,3 +268,32 @@ def test_a_trail_that_is_not_logging_is_a_warning(mesh: Mesh) -> None:
     finding = only(doctor(mesh), Check.CLOUDTRAIL)
 
     assert finding.status is Status.WARN and "mesh-audit stopped" in finding.message
+
+
+def test_an_invitation_sent_outside_meshctl_is_a_warning_with_its_accept_command(
+    applied: Mesh,
+) -> None:
+    sandbox = applied.sandbox
+    # Marketing's only subscription goes (and the RAM share with it); then someone grants
+    # marketing a table by hand, which sends it a new invitation.
+    applied.file.edit("marketing", "sales.orders", status="denied")
+    applied.apply_ok()
+    sandbox.session(MESH).client("lakeformation").grant_permissions(
+        Principal={"DataLakePrincipalIdentifier": MARKETING},
+        Resource={"Table": {"CatalogId": MESH, "DatabaseName": SALES_DB, "Name": "orders"}},
+        Permissions=["SELECT"],
+    )
+    ram = sandbox.session(MARKETING).client("ram")
+    [invitation] = [
+        i["resourceShareInvitationArn"]
+        for i in ram.get_resource_share_invitations()["resourceShareInvitations"]
+        if i["status"] == "PENDING"
+    ]
+
+    [finding] = [f for f in of(doctor(applied), Check.INVITATIONS) if f.status is Status.WARN]
+    assert finding.account_id == MARKETING
+    assert finding.message.startswith("1 RAM invitation from the mesh account pending")
+    assert f"--resource-share-invitation-arn {invitation}" in finding.fix
+
+    ram.accept_resource_share_invitation(resourceShareInvitationArn=invitation)
+    assert {f.status for f in of(doctor(applied), Check.INVITATIONS)} == {Status.OK}

@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from meshctl.aws.apply.context import ApplyContext, ChangeFailed
+from meshctl.aws.invitations import pending_from
 from meshctl.aws.read.glue import (
     KMS_KEYS_PARAMETER,
     LF_TAGS_PARAMETER,
@@ -242,13 +243,7 @@ def resource_link(ctx: ApplyContext, change: Change) -> None:
 
 def accept_invitations(ctx: ApplyContext, sender: str) -> int:
     """Accept every pending invitation from ``sender``; returns how many were accepted."""
-    pending = []
-    for page in ctx.api.pages("ram", "get_resource_share_invitations"):
-        pending += [
-            inv["resourceShareInvitationArn"]
-            for inv in page.get("resourceShareInvitations", [])
-            if inv.get("status") == "PENDING" and str(inv.get("senderAccountId")) == sender
-        ]
+    pending = pending_from(ctx.api, sender)
     for arn in pending:
         ctx.api.call(
             "ram",

@@ -3,8 +3,10 @@
 Cost model (architecture.md): the mesh account costs a constant plus one call per page of
 subscription items, grants, databases, tables and roles; each member account costs a small
 constant — role assumption, one ``SearchTables``/``GetDatabases``/``GetAccountAuthorizationDetails``
-page each for a producer, ``GetDatabases``/``GetResourceShareInvitations``/GAAD for a consumer.
-Nothing is read per subscription, grant, table or database. A member account the file no longer
+page each for a producer, ``GetDatabases``/GAAD for a consumer — plus one
+``GetResourceShareInvitations`` page where the invitation journal (``aws/invitations.py``) says an
+invitation may be pending, or everywhere while the journal is not kept. Nothing is read per
+subscription, grant, table or database. A member account the file no longer
 declares is read too (a second round, like a member) while meshctl's mesh role for it exists, so
 its member roles and consumer links are removed rather than forgotten.
 
@@ -24,6 +26,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer
 
 from meshctl.aws.api import AccountApi
+from meshctl.aws.invitations import InvitationJournal, pending_from, read_journal
 from meshctl.aws.read.glue import (
     database_from_api,
     list_databases,
@@ -83,7 +86,7 @@ class _Fragment:
     iam_users: list[IamUser] = field(default_factory=list)
     databases: list[Database] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
-    accepted_shares: list[tuple[str, str]] = field(default_factory=list)
+    journal: InvitationJournal | None = None
     pending_invitations: list[tuple[str, str]] = field(default_factory=list)
     principals_found: list[str] = field(default_factory=list)
 
@@ -99,6 +102,7 @@ def read_mesh(
         lambda: _read_lakeformation(mesh),
         lambda: _read_mesh_catalog(mesh, spec),
         lambda: _iam_fragment(mesh),
+        lambda: _Fragment(journal=read_journal(mesh, spec.mesh.locks_table)),
     ]
     tasks += [
         partial(_read_member, AccountApi(sessions, account.account_id), spec, account)
@@ -109,9 +113,17 @@ def read_mesh(
         fragments = [f.result() for f in futures]
         # Accounts removed from the file still hold what meshctl made there (member roles,
         # consumer links): their mesh roles name them, and a plan must see it to remove it.
+        former_ids = _former_members(spec, fragments)
         former = [
             partial(_read_member, AccountApi(sessions, account_id), spec, _former(account_id))
-            for account_id in _former_members(spec, fragments)
+            for account_id in former_ids
+        ]
+        # Pending RAM invitations where the journal says one may be (everywhere without it).
+        journal = next(f.journal for f in fragments if f.journal is not None)
+        members = [a.account_id for a in spec.accounts] + former_ids
+        former += [
+            partial(_read_invitations, AccountApi(sessions, account_id), mesh.account_id)
+            for account_id in journal.accounts_to_read(members)
         ]
         # Consumers whose subscriptions name principals (in the file or on a live record):
         # their DESCRIBE grants on the resource links live in the consumer's catalog.
@@ -280,8 +292,6 @@ def _read_member(api: AccountApi, spec: MeshSpec, account: Account) -> _Fragment
         db = database_from_api(api.account_id, raw)
         if db.target_account_id == mesh_id or (db.managed_by_meshctl and db.target_account_id):
             found.databases.append(db)
-    # Producers receive the mesh's RAM invitations too (for their grants on the mesh database).
-    found.accepted_shares, found.pending_invitations = _read_invitations(api, mesh_id)
     identities: set[str] = set()
     found.roles, found.iam_users = read_iam(api, names=MEMBER_ROLE_NAMES, identities=identities)
     declared = {p for s in spec.subscriptions for p in s.principals}
@@ -289,22 +299,11 @@ def _read_member(api: AccountApi, spec: MeshSpec, account: Account) -> _Fragment
     return found
 
 
-def _read_invitations(
-    api: AccountApi, mesh_id: str
-) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """RAM invitations the mesh account sent: (accepted share ARNs, pending invitation ARNs)."""
-    accepted: list[tuple[str, str]] = []
-    pending: list[tuple[str, str]] = []
-    for page in api.pages("ram", "get_resource_share_invitations", page_size=500):
-        for inv in page.get("resourceShareInvitations", []):
-            if str(inv.get("senderAccountId", "")) != mesh_id:
-                continue
-            status = str(inv.get("status", ""))
-            if status == "PENDING":
-                pending.append((api.account_id, str(inv["resourceShareInvitationArn"])))
-            elif status == "ACCEPTED":
-                accepted.append((api.account_id, str(inv.get("resourceShareArn", ""))))
-    return accepted, pending
+def _read_invitations(api: AccountApi, mesh_id: str) -> _Fragment:
+    """RAM invitations the mesh account sent that are pending (consumers and producers both
+    receive them: producers for their grants on the mesh database)."""
+    pending = [(api.account_id, arn) for arn in pending_from(api, mesh_id)]
+    return _Fragment(pending_invitations=pending)
 
 
 # --- merge -----------------------------------------------------------------------------------
@@ -326,7 +325,7 @@ def _merge(mesh_account_id: str, fragments: list[_Fragment]) -> ObservedMesh:
     iam_users: list[IamUser] = []
     databases: list[Database] = []
     tables: list[Table] = []
-    accepted: set[tuple[str, str]] = set()
+    journal = InvitationJournal()
     pending: set[tuple[str, str]] = set()
     principals_found: set[str] = set()
     table_exists = False
@@ -346,7 +345,7 @@ def _merge(mesh_account_id: str, fragments: list[_Fragment]) -> ObservedMesh:
         iam_users.extend(f.iam_users)
         databases.extend(f.databases)
         tables.extend(f.tables)
-        accepted.update(f.accepted_shares)
+        journal = f.journal if f.journal is not None else journal
         pending.update(f.pending_invitations)
         principals_found.update(f.principals_found)
         settings = f.settings if f.settings is not None else settings
@@ -377,8 +376,9 @@ def _merge(mesh_account_id: str, fragments: list[_Fragment]) -> ObservedMesh:
         databases=tuple(_unique(databases, lambda d: d.address)),
         tables=tuple(_unique(tables, lambda t: t.address)),
         data_filters=tuple(_unique(data_filters, lambda f: f.address)),
-        accepted_shares=tuple(sorted(accepted)),
         pending_invitations=tuple(sorted(pending)),
+        invitation_journal_kept=journal.kept,
+        invitation_journal=tuple(sorted(journal.accounts)),
         registered_locations=tuple(arn for arn, _ in locations),
         location_roles=locations,
         bucket_keys=tuple(sorted(bucket_keys)),
