@@ -32,7 +32,10 @@ import boto3
 from boto3.dynamodb.types import TypeSerializer
 
 from meshctl.applier import execute_plan
+from meshctl.aws import invitations
+from meshctl.aws.api import AccountApi
 from meshctl.aws.apply.executor import Executor
+from meshctl.aws.lock import LockTable
 from meshctl.aws.read.glue import MANAGED_BY_PARAMETER
 from meshctl.aws.read.snapshot import read_mesh
 from meshctl.aws.sessions import AccountSessions
@@ -365,6 +368,14 @@ def apply_bulk(
     _accept_invitations(spec, invited, clients, report)
     _bulk_links(spec, by_kind[Kind.RESOURCE_LINK], clients, report)
     _bulk_records(spec, plan.plan_id, by_kind[Kind.SUBSCRIPTION], clients, report)
+    # An apply leaves the invitation journal kept and empty (aws/invitations.py): every
+    # invitation above is accepted.
+    with report.step("invitation journal (as apply leaves it)") as step:
+        sessions = sessions or AccountSessions.for_spec(spec)
+        m = spec.mesh.account_id
+        LockTable(sessions.client(m, "dynamodb"), spec.mesh.locks_table).ensure()
+        invitations.record(AccountApi(sessions, m), spec.mesh.locks_table, ())
+        step.count = 1
     return report
 
 
