@@ -70,33 +70,26 @@ def read_journal(api: AccountApi, table: str) -> InvitationJournal:
 def record(api: AccountApi, table: str, accounts: Iterable[str]) -> None:
     """Add ``accounts`` (creating the item, which from then on means "kept")."""
     ids = sorted(set(accounts))
-    values: dict[str, Any]
     if ids:
-        update, values = "ADD Accounts :a", {":a": {"SS": ids}}
+        _update(api, table, "ADD Accounts :a", {":a": {"SS": ids}})
     else:
-        update, values = "SET Kept = :k", {":k": {"BOOL": True}}
-    api.call(
-        "dynamodb",
-        "update_item",
-        absent=True,  # no lock table: no apply took the lock; the journal stays not kept
-        TableName=table,
-        Key={"LockId": {"S": JOURNAL_ITEM}},
-        UpdateExpression=update,
-        ExpressionAttributeValues=values,
-    )
+        _update(api, table, "SET Kept = :k", {":k": {"BOOL": True}})
 
 
 def settle(api: AccountApi, table: str, accounts: Iterable[str]) -> None:
     """Take ``accounts`` off: their invitations are accepted (or they had none)."""
     ids = sorted(set(accounts))
-    if not ids:
-        return
+    if ids:
+        _update(api, table, "DELETE Accounts :a", {":a": {"SS": ids}})
+
+
+def _update(api: AccountApi, table: str, expression: str, values: dict[str, Any]) -> None:
     api.call(
         "dynamodb",
         "update_item",
         absent=True,  # no lock table: no apply took the lock; the journal stays not kept
         TableName=table,
         Key={"LockId": {"S": JOURNAL_ITEM}},
-        UpdateExpression="DELETE Accounts :a",
-        ExpressionAttributeValues={":a": {"SS": ids}},
+        UpdateExpression=expression,
+        ExpressionAttributeValues=values,
     )

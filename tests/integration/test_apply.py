@@ -634,6 +634,14 @@ def _invitation_reads(engine: Engine) -> dict[str, int]:
     }
 
 
+def without_marketing_share(mesh: Mesh) -> None:
+    """Marketing's only access goes, and with it the RAM share that carried it, so the next
+    grant to marketing sends it a new invitation (from version 2 one share per account pair)."""
+    mesh.file.edit("marketing", "sales.orders", status="denied")
+    mesh.apply_ok()
+    assert share_arns(mesh.sandbox, MARKETING, SALES_DB) == set()
+
+
 def test_a_no_op_plan_lists_no_invitations_once_applies_keep_the_journal(mesh: Mesh) -> None:
     engine = mesh.engine()
     engine.plan()  # no apply yet: no journal, so every member account's invitations are listed
@@ -658,10 +666,7 @@ def test_an_apply_stopped_between_grant_and_acceptance_is_finished_by_the_next(
     applied: Mesh,
 ) -> None:
     sandbox = applied.sandbox
-    # Marketing's only access goes, and with it the RAM share that carried it; so the approval
-    # below sends marketing a new invitation (version 2 and later: one share per account pair).
-    applied.file.edit("marketing", "sales.orders", status="denied")
-    applied.apply_ok()
+    without_marketing_share(applied)  # so the approval below sends marketing an invitation
     applied.file.edit(
         "marketing",
         "logistics.shipments",

@@ -16,7 +16,7 @@ from meshctl.planning.doctor import diagnose, failed
 from meshctl.planning.doctor_facts import Check, Finding, Status
 from meshctl.planning.kms import service_linked_role
 
-from .test_apply import MARKETING, MESH, SALES, SALES_DB, Mesh
+from .test_apply import MARKETING, MESH, SALES, SALES_DB, Mesh, without_marketing_share
 
 DEPLOYER = f"arn:aws:iam::{MESH}:role/MeshctlDeployer"
 SALES_BUCKET = f"sales-data-{SALES}"  # seed.bucket_name
@@ -274,10 +274,8 @@ def test_an_invitation_sent_outside_meshctl_is_a_warning_with_its_accept_command
     applied: Mesh,
 ) -> None:
     sandbox = applied.sandbox
-    # Marketing's only subscription goes (and the RAM share with it); then someone grants
-    # marketing a table by hand, which sends it a new invitation.
-    applied.file.edit("marketing", "sales.orders", status="denied")
-    applied.apply_ok()
+    # Someone grants marketing a table by hand, which sends it a new invitation.
+    without_marketing_share(applied)
     sandbox.session(MESH).client("lakeformation").grant_permissions(
         Principal={"DataLakePrincipalIdentifier": MARKETING},
         Resource={"Table": {"CatalogId": MESH, "DatabaseName": SALES_DB, "Name": "orders"}},
