@@ -51,6 +51,8 @@ class Engine:
     _spec: MeshSpec | None = field(default=None, init=False, repr=False)
     # The lease `locked` holds; `execute` checks it before each wave so a lost lock stops writes.
     _lease: Lease | None = field(default=None, init=False, repr=False)
+    # What `observe` read while that lease was held: nothing can change it before `execute`.
+    _observed_locked: ObservedMesh | None = field(default=None, init=False, repr=False)
 
     @property
     def spec(self) -> MeshSpec:
@@ -72,7 +74,10 @@ class Engine:
 
     def observe(self) -> ObservedMesh:
         with collector_paused():
-            return read_mesh(self.spec, self.sessions)
+            observed = read_mesh(self.spec, self.sessions)
+        if self._lease is not None:
+            self._observed_locked = observed
+        return observed
 
     def plan(self, *, prune: bool = False) -> Plan:
         with collector_paused():  # the plan keeps what it builds too
@@ -138,6 +143,7 @@ class Engine:
             body_ok = True
         finally:
             self._lease = None
+            self._observed_locked = None
             lease.stop()
             with self._lock_errors():
                 released = table.release(info.lock_id)
@@ -187,32 +193,26 @@ class Engine:
             clock=self.clock,
         )
         before_write = self._lease.check if self._lease is not None else None
-        api, table = self._journal()
-        earlier = invitations.read_journal(api, table)
+        api = AccountApi(self.sessions, self.spec.mesh.account_id)
+        table = self.spec.mesh.locks_table
+        earlier = self._journal_read(api, table)
         invited = invited_accounts(plan.effective_changes)
         if invited or not earlier.kept:  # write-ahead: before any grant can send an invitation
             invitations.record(api, table, invited)
         result = execute_plan(plan, executor, on_result=on_result, before_write=before_write)
         recorded = earlier.accounts | invited
-        self._settle(settled_accounts(recorded, ((r.change, r.status) for r in result.results)))
-        return result
-
-    def keep_invitation_journal(self) -> None:
-        """After a plan with no changes (under the lock): start the journal on a mesh that has
-        none, and take off the accounts it recorded; the plan listed their invitations and found
-        nothing to accept."""
-        api, table = self._journal()
-        earlier = invitations.read_journal(api, table)
-        if not earlier.kept:
-            invitations.record(api, table, ())
-        self._settle(earlier.accounts)
-
-    def _journal(self) -> tuple[AccountApi, str]:
-        return AccountApi(self.sessions, self.spec.mesh.account_id), self.spec.mesh.locks_table
-
-    def _settle(self, accounts: frozenset[str]) -> None:
-        api, table = self._journal()
+        settled = settled_accounts(recorded, ((r.change, r.status) for r in result.results))
         # A failure leaves them recorded: later plans list their invitations until an apply
         # settles them.
         with suppress(AwsError):
-            invitations.settle(api, table, accounts)
+            invitations.settle(api, table, settled)
+        return result
+
+    def _journal_read(self, api: AccountApi, table: str) -> invitations.InvitationJournal:
+        """The journal as the plan under this lock read it, else read now."""
+        seen = self._observed_locked
+        if seen is None:
+            return invitations.read_journal(api, table)
+        return invitations.InvitationJournal(
+            seen.invitation_journal_kept, frozenset(seen.invitation_journal)
+        )

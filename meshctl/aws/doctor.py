@@ -25,6 +25,7 @@ from meshctl.aws.api import AccountApi
 from meshctl.aws.errors import error_code
 from meshctl.aws.invitations import pending_from
 from meshctl.aws.read.glue import search_tables
+from meshctl.aws.read.kms import default_kms_key
 from meshctl.aws.read.lakeformation import PERMISSIONS_PAGE, cross_account_version
 from meshctl.aws.sessions import AccountSessions
 from meshctl.errors import AwsError
@@ -244,13 +245,9 @@ def _read_bucket(api: AccountApi, name: str) -> Bucket:
         if code in _NO_ENCRYPTION:
             return Bucket(name, api.account_id, exists=True)
         return Bucket(name, api.account_id, exists=None, error=str(api.error(exc, "s3")))
-    rules = answer.get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
-    key = ""
-    for rule in rules:
-        default = rule.get("ApplyServerSideEncryptionByDefault", {})
-        if str(default.get("SSEAlgorithm", "")).startswith("aws:kms"):
-            key = str(default.get("KMSMasterKeyID", "")) or "aws/s3"
-    return Bucket(name, api.account_id, exists=True, kms_key=key)
+    key = default_kms_key(answer)
+    kms_key = "" if key is None else key or "aws/s3"
+    return Bucket(name, api.account_id, exists=True, kms_key=kms_key)
 
 
 def _key_account(key: str, bucket_account: str) -> str:

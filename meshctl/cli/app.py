@@ -231,7 +231,9 @@ def apply(
             refuse(the_plan, applying=True)
             _refuse_if_strict(the_plan, strict, applying=True)
             if not the_plan.has_changes:
-                engine.keep_invitation_journal()
+                # Nothing to change, but the invitation journal is kept up: started on a mesh
+                # that has none, cleared of accounts this plan found nothing to accept in.
+                engine.execute(the_plan, max_revokes=max_revokes, allow_mass_revoke=True)
                 return 0
             if not auto_approve and not _confirm(console):
                 console.print("Apply cancelled; nothing was changed.")

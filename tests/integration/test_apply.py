@@ -662,6 +662,21 @@ def test_a_no_op_plan_lists_no_invitations_once_applies_keep_the_journal(mesh: M
     assert stats.calls(account_id=FINANCE) == 5
 
 
+def test_an_apply_with_no_changes_starts_the_journal_on_a_mesh_without_one(applied: Mesh) -> None:
+    """A mesh applied before the journal existed (or made by the helper library)."""
+    ddb = applied.sandbox.session(MESH).client("dynamodb")
+    ddb.delete_item(TableName=f"{TABLE}-Locks", Key={"LockId": {"S": "ram-invitations"}})
+    assert _journal(applied.sandbox) is None
+
+    run = applied.apply()
+    assert not run.plan.has_changes
+    assert len(_invitation_reads(run.engine)) == 4  # no journal: every member account listed
+    assert _journal(applied.sandbox) == set()
+    engine = applied.engine()
+    engine.plan()
+    assert _invitation_reads(engine) == {}
+
+
 def test_an_apply_stopped_between_grant_and_acceptance_is_finished_by_the_next(
     applied: Mesh,
 ) -> None:

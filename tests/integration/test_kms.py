@@ -25,7 +25,7 @@ from meshctl.sandbox.seed import bucket_name
 from meshctl.spec.load import load_spec
 from meshctl.spec.model import MeshSettings
 
-from .test_apply import LOGISTICS, LOGISTICS_DB, MESH, Mesh
+from .test_apply import LOGISTICS, LOGISTICS_DB, MESH, Applied, Mesh
 
 PRODUCT = "logistics.shipments"
 GRANT_NAME = f"meshctl-{PRODUCT}"
@@ -73,6 +73,16 @@ def _declare(mesh: Mesh, kms_key_arn: str) -> None:
 
 def _kms_changes(plan: Plan) -> list[tuple[Action, str]]:
     return [(c.action, c.address) for c in plan.changes if c.kind is Kind.KMS_GRANT]
+
+
+def _apply_refusing(mesh: Mesh, operation: str) -> Applied:
+    """An apply during which every KMS ``operation`` is refused (AccessDenied)."""
+    refused = FaultInjector(
+        1.0,
+        operations=frozenset({operation}),
+        error=(400, "AccessDeniedException", f"injected: no kms:{operation}"),
+    )
+    return mesh.apply(before_execute=lambda engine: refused.install(engine.sessions))
 
 
 @pytest.fixture
@@ -179,12 +189,7 @@ def test_a_grant_that_failed_mid_apply_is_made_by_the_next_apply(
     on_kms: tuple[Mesh, str],
 ) -> None:
     mesh, key = on_kms
-    refused = FaultInjector(
-        1.0,
-        operations=frozenset({"CreateGrant"}),
-        error=(400, "AccessDeniedException", "injected: no kms:CreateGrant"),
-    )
-    run = mesh.apply(before_execute=lambda engine: refused.install(engine.sessions))
+    run = _apply_refusing(mesh, "CreateGrant")
     statuses = run.statuses()
     failed = [a for a, s in statuses.items() if s is Status.FAILED]
     assert len(failed) == 1 and failed[0].startswith("kms_grant.")
@@ -256,12 +261,7 @@ def test_a_revoke_that_failed_keeps_the_mesh_database_and_the_next_apply_finishe
     mesh, key = on_kms
     mesh.apply_ok()
     mesh.file.remove_product(PRODUCT)
-    refused = FaultInjector(
-        1.0,
-        operations=frozenset({"RevokeGrant"}),
-        error=(400, "AccessDeniedException", "injected: no kms:RevokeGrant"),
-    )
-    run = mesh.apply(before_execute=lambda engine: refused.install(engine.sessions))
+    run = _apply_refusing(mesh, "RevokeGrant")
     statuses = run.statuses()
     assert statuses[f"database.{MESH}/{LOGISTICS_DB}"] is Status.SKIPPED
     assert len(_grants(mesh.sandbox, key)) == 1

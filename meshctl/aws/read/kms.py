@@ -7,6 +7,7 @@ grants of each key (in the key's account). A mesh without KMS makes none of thes
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from meshctl.aws.api import AccountApi
@@ -23,14 +24,21 @@ _NO_ENCRYPTION = frozenset({"ServerSideEncryptionConfigurationNotFoundError", "N
 def read_bucket_key(api: AccountApi, bucket: str) -> str:
     """The KMSMasterKeyID of the bucket's default SSE-KMS encryption; "" for SSE-S3 or none."""
     answer = api.call("s3", "get_bucket_encryption", ok_codes=_NO_ENCRYPTION, Bucket=bucket)
-    rules: list[dict[str, Any]] = (
-        (answer or {}).get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
+    return default_kms_key(answer or {}) or ""
+
+
+def default_kms_key(answer: Mapping[str, Any]) -> str | None:
+    """From a GetBucketEncryption answer: the KMSMasterKeyID of an SSE-KMS default encryption
+    ("" when it names none: the AWS managed key aws/s3); None when the default is not SSE-KMS."""
+    rules: list[dict[str, Any]] = answer.get("ServerSideEncryptionConfiguration", {}).get(
+        "Rules", []
     )
+    found = None
     for rule in rules:
         default = rule.get("ApplyServerSideEncryptionByDefault") or {}
         if str(default.get("SSEAlgorithm", "")).startswith("aws:kms"):
-            return str(default.get("KMSMasterKeyID", ""))
-    return ""
+            found = str(default.get("KMSMasterKeyID", ""))
+    return found
 
 
 def read_kms_grants(api: AccountApi, key_arn: str) -> tuple[KmsGrant, ...]:

@@ -111,17 +111,18 @@ def read_mesh(
     with ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="read") as pool:
         futures = [pool.submit(task) for task in tasks]
         fragments = [f.result() for f in futures]
-        # Accounts removed from the file still hold what meshctl made there (member roles,
-        # consumer links): their mesh roles name them, and a plan must see it to remove it.
+        # A second round, of reads the first round's answers decide. Accounts removed from the
+        # file still hold what meshctl made there (member roles, consumer links): their mesh
+        # roles name them, and a plan must see it to remove it.
         former_ids = _former_members(spec, fragments)
-        former = [
+        second = [
             partial(_read_member, AccountApi(sessions, account_id), spec, _former(account_id))
             for account_id in former_ids
         ]
         # Pending RAM invitations where the journal says one may be (everywhere without it).
         journal = next(f.journal for f in fragments if f.journal is not None)
         members = [a.account_id for a in spec.accounts] + former_ids
-        former += [
+        second += [
             partial(_read_invitations, AccountApi(sessions, account_id), mesh.account_id)
             for account_id in journal.accounts_to_read(members)
         ]
@@ -133,7 +134,7 @@ def read_mesh(
             for d in f.databases
             if d.target_account_id == mesh.account_id and d.account_id != mesh.account_id
         ]
-        former += [
+        second += [
             partial(
                 _read_link_grants,
                 AccountApi(sessions, account_id),
@@ -141,11 +142,11 @@ def read_mesh(
             )
             for account_id in _principal_consumers(spec, fragments)
         ]
-        former += [
+        second += [
             partial(_read_key_grants, AccountApi(sessions, account_id), keys)
             for account_id, keys in sorted(_keys_to_read(spec, fragments).items())
         ]
-        fragments += [f.result() for f in [pool.submit(task) for task in former]]
+        fragments += [f.result() for f in [pool.submit(task) for task in second]]
     return _merge(spec.mesh.account_id, fragments)
 
 
