@@ -45,6 +45,7 @@ from meshctl.planning.canonical import (
     resource_filter_name,
     table_name,
 )
+from meshctl.planning.kinds.subscriptions import is_expired
 from meshctl.spec.model import MeshSpec, Product, Subscription, SubscriptionStatus
 
 SUBSCRIPTION = "subscription"
@@ -222,8 +223,7 @@ def _wants(
             tables = offered
         else:
             tables = product.tables
-        expired = sub.expires is not None and sub.expires <= today
-        granting = sub.status is SubscriptionStatus.APPROVED and not expired
+        granting = sub.status is SubscriptionStatus.APPROVED and not is_expired(sub, today)
         permissions = expand(sub.permissions, ResourceType.TABLE)
         grantable = expand(sub.grantable, ResourceType.TABLE)
         for grantee in sub.principals or (ids[sub.consumer],):

@@ -16,9 +16,9 @@ from urllib.parse import quote, urlsplit
 
 from meshctl.errors import MeshctlError
 from meshctl.observed import ObservedMesh, Table
+from meshctl.planning.kinds.subscriptions import EXPIRY_WARNING_DAYS, is_expired
 from meshctl.spec.model import MeshSpec, Product, Subscription, SubscriptionStatus
 
-EXPIRING_DAYS = 14  # as expiry.yml warns: an approval ending within two weeks needs a decision
 # The default branch an edit link opens when --repo-url names none (``…/tree/BRANCH`` does).
 DEFAULT_BRANCH = "main"
 
@@ -27,7 +27,7 @@ class AccessStatus(StrEnum):
     """A subscription as a reader sees it today: the file's decision, and the clock."""
 
     APPROVED = "approved"
-    EXPIRING = "expiring"  # approved, and its ``expires`` is within EXPIRING_DAYS
+    EXPIRING = "expiring"  # approved, and ``expires`` within the days plan warns of (14)
     EXPIRED = "expired"  # approved, but ``expires`` has passed: access is revoked
     PENDING = "pending"
     DENIED = "denied"
@@ -42,9 +42,9 @@ def access_status(sub: Subscription, today: date) -> AccessStatus:
         return AccessStatus.PENDING
     if sub.status is SubscriptionStatus.DENIED:
         return AccessStatus.DENIED
-    if sub.expires is not None and sub.expires <= today:  # "on and after it, access is revoked"
+    if is_expired(sub, today):  # "on and after it, access is revoked"
         return AccessStatus.EXPIRED
-    if sub.expires is not None and sub.expires <= today + timedelta(days=EXPIRING_DAYS):
+    if sub.expires is not None and sub.expires <= today + timedelta(days=EXPIRY_WARNING_DAYS):
         return AccessStatus.EXPIRING
     return AccessStatus.APPROVED
 
