@@ -347,13 +347,12 @@ class ObservedMesh:
     pending_invitations: tuple[tuple[str, str], ...] = ()
     invitation_journal_kept: bool = False
     invitation_journal: tuple[str, ...] = ()  # the accounts it records
-    registered_locations: tuple[str, ...] = ()  # S3 ARNs registered with the mesh's Lake Formation
     # Declared subscription principals (IAM ARNs, as declared) that exist in their account.
     principals_found: tuple[str, ...] = ()
-    # KMS (docs/kms.md): (registered S3 ARN, the role that registered it), from the same
-    # ListResources pages as ``registered_locations``; then, read only for products that use a
-    # key: (bucket, KMSMasterKeyID of its default encryption, "" when not SSE-KMS), the keys
-    # whose grants were read, and meshctl's grants on them (named ``meshctl-``).
+    # The S3 locations registered with the mesh's Lake Formation: (S3 ARN, the role that
+    # registered it). Then KMS (docs/kms.md), read only for products that use a key: (bucket,
+    # KMSMasterKeyID of its default encryption, "" when not SSE-KMS), the keys whose grants were
+    # read, and meshctl's grants on them (named ``meshctl-``).
     location_roles: tuple[tuple[str, str], ...] = ()
     bucket_keys: tuple[tuple[str, str], ...] = ()
     kms_keys_read: tuple[str, ...] = ()
@@ -375,6 +374,11 @@ class ObservedMesh:
             else:
                 digest.update(canonical_json(value).encode() + b"\n")
         self.__dict__["_fingerprint"] = digest.hexdigest()
+
+    @property
+    def registered_locations(self) -> tuple[str, ...]:
+        """The S3 ARNs registered with the mesh's Lake Formation."""
+        return tuple(arn for arn, _ in self.location_roles)
 
     @property
     def fingerprint(self) -> str:

@@ -85,7 +85,7 @@ def desired_snapshot(spec: MeshSpec, sources: Iterable[Table], today: date) -> O
         iam_users=values(IamUser, Kind.IAM_USER),
         databases=tuple(databases.values()),
         tables=(*sources, *values(Table, Kind.TABLE)),
-        registered_locations=tuple(v["resource_arn"] for v in after[Kind.DATA_LOCATION]),
+        location_roles=tuple((v["resource_arn"], "") for v in after[Kind.DATA_LOCATION]),
     )
 
 

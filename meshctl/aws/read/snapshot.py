@@ -380,7 +380,6 @@ def _merge(mesh_account_id: str, fragments: list[_Fragment]) -> ObservedMesh:
         pending_invitations=tuple(sorted(pending)),
         invitation_journal_kept=journal.kept,
         invitation_journal=tuple(sorted(journal.accounts)),
-        registered_locations=tuple(arn for arn, _ in locations),
         location_roles=locations,
         bucket_keys=tuple(sorted(bucket_keys)),
         kms_keys_read=tuple(sorted(keys_read)),
