@@ -132,10 +132,14 @@ def _product_rules(data: dict[str, Any], where: Callable[[YamlPath], str]) -> It
 
 
 def _unknown(kind: str, name: str, known: Iterable[str]) -> str:
+    return f"unknown {kind} {show_value(name)}; {did_you_mean(name, known)}"
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """The closest known name as a question, or the first ten known names."""
     names = sorted(known)
     close = difflib.get_close_matches(name, names, n=1)
-    hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(names[:10]) or 'none'}"
-    return f"unknown {kind} {show_value(name)}; {hint}"
+    return f"did you mean '{close[0]}'?" if close else f"known: {', '.join(names[:10]) or 'none'}"
 
 
 def _subscription_rules(data: dict[str, Any], where: Callable[[YamlPath], str]) -> Iterator[Found]:

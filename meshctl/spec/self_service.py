@@ -30,7 +30,7 @@ from meshctl.spec.edit import (
 )
 from meshctl.spec.load import load_spec
 from meshctl.spec.model import MeshSpec, Subscription, SubscriptionStatus
-from meshctl.spec.rules import show_value
+from meshctl.spec.rules import did_you_mean, show_value
 from meshctl.spec.sources import MeshSource, mesh_files, read_source
 
 
@@ -200,8 +200,6 @@ def _read(file: Path) -> str:
 
 
 def _unknown(option: str, kind: str, name: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=1)
-    listed = ", ".join(sorted(known)[:10]) or "none"
-    hint = f"did you mean '{close[0]}'?" if close else f"known: {listed}"
+    hint = show_name(did_you_mean(name, known), 400)
     where = f"{option}: " if option else ""
-    return f"{where}unknown {kind} {show_value(name)} ({show_name(hint, 400)}); nothing was written"
+    return f"{where}unknown {kind} {show_value(name)} ({hint}); nothing was written"
