@@ -63,15 +63,18 @@ def catalog_command(
             repo=repo,
         )
     else:
+        from meshctl.aws.read.snapshot import read_tables
         from meshctl.engine import Engine
+        from meshctl.observed import ObservedMesh
 
         engine = Engine(file, credentials_file=credentials_file)
         spec = engine.validate()  # an invalid file never reaches AWS
+        tables = read_tables(spec, engine.sessions)  # the columns; consumers are not entered
         view = build_catalog(
             spec,
             today=engine.today,
             mesh_file=mesh_file,
-            observed=engine.observe(),
+            observed=ObservedMesh(spec.mesh.account_id, tables=tables),
             product_files=_product_files(spec, root),
             repo=repo,
         )

@@ -272,17 +272,41 @@ def _read_mesh_catalog(api: AccountApi, spec: MeshSpec) -> _Fragment:
 # --- member accounts -------------------------------------------------------------------------
 
 
+def read_tables(
+    spec: MeshSpec, sessions: AccountSessions, *, max_workers: int = MAX_WORKERS
+) -> tuple[Table, ...]:
+    """Only the tables a plan would read (``meshctl catalog``): the mesh databases' copies and the
+    producers' source tables. The mesh account's GetDatabases, SearchTables and catalog policy,
+    and one SearchTables pass per producer; consumers are not entered."""
+    mesh = AccountApi(sessions, spec.mesh.account_id)
+    producers = [a for a in spec.accounts if a.is_producer]
+    with ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="read") as pool:
+        copies = pool.submit(_read_mesh_catalog, mesh, spec)
+        sources = [
+            pool.submit(_source_tables, AccountApi(sessions, a.account_id), spec, a)
+            for a in producers
+        ]
+        found = [*copies.result().tables, *(t for f in sources for t in f.result())]
+    return tuple(_unique(found, lambda t: t.address))
+
+
+def _source_tables(api: AccountApi, spec: MeshSpec, account: Account) -> list[Table]:
+    """The producer's tables in its products' source databases (one SearchTables pass)."""
+    sources = {p.source_database for p in spec.products if p.producer == account.name}
+    if not sources:
+        return []
+    return [
+        table_from_api(api.account_id, raw)
+        for raw in search_tables(api)
+        if raw.get("DatabaseName") in sources
+    ]
+
+
 def _read_member(api: AccountApi, spec: MeshSpec, account: Account) -> _Fragment:
     found = _Fragment()
     mesh_id = spec.mesh.account_id
     if account.is_producer:
-        sources = {p.source_database for p in spec.products if p.producer == account.name}
-        if sources:
-            found.tables = [
-                table_from_api(api.account_id, raw)
-                for raw in search_tables(api)
-                if raw.get("DatabaseName") in sources
-            ]
+        found.tables = _source_tables(api, spec, account)
         # Only `kms_key_arn: bucket` products: one read per source bucket (docs/kms.md).
         found.bucket_keys = [
             (bucket, read_bucket_key(api, bucket))
